@@ -1,0 +1,1 @@
+"""The allocation service of *Architecture Patterns with Python*, rebuilt on tactical."""

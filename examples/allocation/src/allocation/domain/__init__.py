@@ -1,0 +1,1 @@
+"""The domain: products, their batches, order lines, and the messages about them."""

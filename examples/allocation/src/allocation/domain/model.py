@@ -1,0 +1,113 @@
+"""The domain model: a `Product` aggregate owning its `Batch` entities and `OrderLine` values.
+
+The public API is the book's (same classes, constructor arguments, methods and attributes).
+One difference: the version counter is tactical's ``version``, bumped by the unit of work
+when a change commits, so `Product.allocate` does not increment it by hand;
+``version_number`` remains as a read-only alias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tactical import Aggregate, Entity
+
+from allocation.domain import events
+
+if TYPE_CHECKING:
+    from datetime import date
+
+
+class OutOfStockError(Exception):
+    """Kept for readers of the book's early chapters; `Product.allocate` records an event."""
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """A value object: a quantity of one sku for one order."""
+
+    orderid: str
+    sku: str
+    qty: int
+
+
+class Batch(Entity, key="reference"):
+    """A batch of stock of one sku, in the warehouse (``eta`` is None) or on its way."""
+
+    def __init__(self, ref: str, sku: str, qty: int, eta: date | None) -> None:
+        self.reference = ref
+        self.sku = sku
+        self.eta = eta
+        self._purchased_quantity = qty
+        self._allocations: set[OrderLine] = set()
+
+    def __repr__(self) -> str:
+        return f"<Batch {self.reference}>"
+
+    def __gt__(self, other: Batch) -> bool:
+        if self.eta is None:
+            return False
+        if other.eta is None:
+            return True
+        return self.eta > other.eta
+
+    def allocate(self, line: OrderLine) -> None:
+        """Allocate a line to this batch, if it fits; allocating a line twice has no effect."""
+        if self.can_allocate(line):
+            self._allocations.add(line)
+
+    def deallocate_one(self) -> OrderLine:
+        """Take back one allocated line (any one) and return it."""
+        return self._allocations.pop()
+
+    @property
+    def allocated_quantity(self) -> int:
+        """How much of the batch is allocated."""
+        return sum(line.qty for line in self._allocations)
+
+    @property
+    def available_quantity(self) -> int:
+        """How much of the batch is left."""
+        return self._purchased_quantity - self.allocated_quantity
+
+    def can_allocate(self, line: OrderLine) -> bool:
+        """Whether the line is for this sku and fits in what is left."""
+        return self.sku == line.sku and self.available_quantity >= line.qty
+
+
+class Product(Aggregate, key="sku"):
+    """The aggregate: a sku and all its batches, changed together or not at all."""
+
+    def __init__(self, sku: str, batches: list[Batch], version_number: int = 0) -> None:
+        self.sku = sku
+        self.batches = batches
+        self.version = version_number
+
+    @property
+    def version_number(self) -> int:
+        """The book's name for the version counter: tactical's ``version``."""
+        return self.version
+
+    def allocate(self, line: OrderLine) -> str | None:
+        """Allocate to the first batch with room, in-warehouse first, then by earliest eta.
+
+        Records `Allocated`, or `OutOfStock` (and returns ``None``) when nothing fits.
+        """
+        for batch in sorted(self.batches):
+            if batch.can_allocate(line):
+                batch.allocate(line)
+                self.events.append(
+                    events.Allocated(line.orderid, line.sku, line.qty, batch.reference)
+                )
+                return batch.reference
+        self.events.append(events.OutOfStock(line.sku))
+        return None
+
+    def change_batch_quantity(self, ref: str, qty: int) -> None:
+        """Change a batch's quantity, deallocating lines (recording `Deallocated`) until it fits."""
+        batch = next(b for b in self.batches if b.reference == ref)
+        batch._purchased_quantity = qty  # noqa: SLF001 - the aggregate owns its batches
+        while batch.available_quantity < 0:
+            line = batch.deallocate_one()
+            self.events.append(events.Deallocated(line.orderid, line.sku, line.qty))

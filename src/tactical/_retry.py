@@ -1,0 +1,240 @@
+"""Retrying with exponential back-off: a policy (`Backoff`), a function and a decorator."""
+
+from __future__ import annotations
+
+import functools
+import random as _random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ParamSpec, TypeVar, overload
+
+from tactical._exceptions import RetryError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["Backoff", "Retrying", "retry"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_MAX_EXPONENT = 1023  # factor ** n past this overflows a float; the cap applies long before
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """When to retry and how long to wait: exponential back-off with a cap and full jitter.
+
+    The wait before retry *n* (0-based) is ``min(cap, initial * factor ** n)``; with
+    ``jitter`` it is drawn uniformly from ``[0, that]`` ("full jitter"), which spreads
+    competing retries apart. Retrying stops after ``attempts`` attempts in all, or when the
+    next wait would end past ``deadline`` seconds from the first attempt, whichever comes
+    first; ``None`` disables either bound (not both).
+
+    Args:
+        initial: The first wait, in seconds.
+        factor: How much each wait grows (at least 1).
+        cap: The longest wait, in seconds.
+        jitter: Draw each wait uniformly from zero to its nominal value.
+        attempts: The most attempts in all, the first included.
+        deadline: A time budget in seconds, measured from the first attempt.
+
+    Example:
+        >>> policy = Backoff(initial=0.1, factor=2, cap=0.5, jitter=False, attempts=5)
+        >>> [policy.delay(n) for n in range(4)]
+        [0.1, 0.2, 0.4, 0.5]
+    """
+
+    initial: float = 0.05
+    factor: float = 2.0
+    cap: float = 5.0
+    jitter: bool = True
+    attempts: int | None = 3
+    deadline: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.initial < 0 or self.cap < 0:
+            raise ValueError("Backoff: initial and cap must not be negative")
+        if self.factor < 1:
+            raise ValueError(f"Backoff: factor must be at least 1, got {self.factor}")
+        if self.attempts is not None and self.attempts < 1:
+            raise ValueError(f"Backoff: attempts must be at least 1, got {self.attempts}")
+        if self.deadline is not None and self.deadline < 0:
+            raise ValueError("Backoff: deadline must not be negative")
+        if self.attempts is None and self.deadline is None:
+            raise ValueError("Backoff: give attempts or deadline (or both), or it never stops")
+
+    def delay(self, retry: int, random: Callable[[], float] = _random.random) -> float:
+        """The wait before retry number ``retry`` (0-based), in seconds, within ``[0, cap]``.
+
+        Args:
+            retry: How many retries came before this one.
+            random: A source of floats in ``[0, 1)``, used for jitter.
+        """
+        nominal = self.cap
+        if retry < _MAX_EXPONENT:
+            nominal = min(self.cap, self.initial * self.factor**retry)
+        return nominal * random() if self.jitter else nominal
+
+
+def call_with_backoff(
+    fn: Callable[[], R],
+    *,
+    on: tuple[type[BaseException], ...],
+    backoff: Backoff,
+    sleep: Callable[[float], object],
+    clock: Callable[[], float],
+    random: Callable[[], float],
+    failed: BaseException | None = None,
+    attempted: list[int] | None = None,
+) -> R:
+    """Call ``fn`` until it returns, retrying the exceptions ``on``; re-raise the last one.
+
+    Args:
+        fn: What to call.
+        on: The exceptions worth retrying.
+        backoff: The policy.
+        sleep: How to wait.
+        clock: Monotonic seconds.
+        random: Floats in ``[0, 1)``.
+        failed: The error of a first attempt the caller already made.
+        attempted: Receives the number of attempts made, for callers that report it.
+    """
+    started = clock()
+    number = 0 if failed is None else 1
+    last = failed
+    while True:
+        if last is not None:
+            if backoff.attempts is not None and number >= backoff.attempts:
+                raise last
+            wait = backoff.delay(number - 1, random)
+            if backoff.deadline is not None and clock() + wait - started > backoff.deadline:
+                raise last
+            sleep(wait)
+        number += 1
+        if attempted is not None:
+            attempted[:] = [number]
+        try:
+            return fn()
+        except on as error:
+            last = error
+
+
+class Retrying:
+    """A configured retry: use it as a decorator, or call a function through it with `call`.
+
+    Build it with [`retry`][tactical.retry]. Once attempts or time run out, it raises
+    [`RetryError`][tactical.RetryError] chained to the last exception; an exception that is
+    not retried propagates at once, unchanged.
+    """
+
+    __slots__ = ("_backoff", "_clock", "_on", "_random", "_sleep")
+
+    def __init__(
+        self,
+        *,
+        on: tuple[type[BaseException], ...],
+        backoff: Backoff,
+        sleep: Callable[[float], object],
+        clock: Callable[[], float],
+        random: Callable[[], float],
+    ) -> None:
+        self._on = on
+        self._backoff = backoff
+        self._sleep = sleep
+        self._clock = clock
+        self._random = random
+
+    def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call ``fn(*args, **kwargs)``, retrying as configured.
+
+        Raises:
+            RetryError: Attempts or the deadline ran out; ``last_exception`` is the last error.
+        """
+        attempted = [0]
+        try:
+            return call_with_backoff(
+                functools.partial(fn, *args, **kwargs),
+                on=self._on,
+                backoff=self._backoff,
+                sleep=self._sleep,
+                clock=self._clock,
+                random=self._random,
+                attempted=attempted,
+            )
+        except self._on as exc:
+            raise RetryError(attempted[0], exc) from exc
+
+    def __call__(self, fn: Callable[P, R], /) -> Callable[P, R]:
+        """Decorate ``fn`` so that every call is retried as configured."""
+
+        @functools.wraps(fn)
+        def retried(*args: P.args, **kwargs: P.kwargs) -> R:
+            return self.call(fn, *args, **kwargs)
+
+        return retried
+
+
+_DEFAULT = Backoff()
+
+
+@overload
+def retry(fn: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def retry(
+    *,
+    on: type[BaseException] | tuple[type[BaseException], ...] = ...,
+    backoff: Backoff = ...,
+    sleep: Callable[[float], object] = ...,
+    clock: Callable[[], float] = ...,
+    random: Callable[[], float] = ...,
+) -> Retrying: ...
+def retry(
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    on: type[BaseException] | tuple[type[BaseException], ...] = Exception,
+    backoff: Backoff = _DEFAULT,
+    sleep: Callable[[float], object] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    random: Callable[[], float] = _random.random,
+) -> Callable[P, R] | Retrying:
+    """Retry a function with exponential back-off: as a decorator, or through ``.call``.
+
+    Bare, ``@retry`` retries any `Exception` with the default [`Backoff`][tactical.Backoff]
+    (3 attempts). With keywords, it returns a [`Retrying`][tactical.Retrying].
+
+    Args:
+        fn: The function to decorate (bare decorator form only).
+        on: The exception type(s) worth retrying; others propagate at once.
+        backoff: When to stop and how long to wait.
+        sleep: How to wait; inject a fake to make tests instant.
+        clock: Monotonic seconds, for the deadline.
+        random: Floats in ``[0, 1)``, for jitter.
+
+    Example:
+        >>> calls = []
+        >>> @retry(on=ConnectionError, backoff=Backoff(attempts=3), sleep=calls.append)
+        ... def fetch() -> str:
+        ...     if len(calls) < 2:
+        ...         raise ConnectionError("not yet")
+        ...     return "data"
+        >>> fetch()
+        'data'
+        >>> len(calls)  # two waits before the third, successful attempt
+        2
+        >>> retry(on=KeyError, sleep=lambda s: None).call({}.__getitem__, "x")
+        Traceback (most recent call last):
+        ...
+        tactical._exceptions.RetryError: gave up after 3 attempt(s); last error: KeyError
+    """
+    retrying = Retrying(
+        on=on if isinstance(on, tuple) else (on,),
+        backoff=backoff,
+        sleep=sleep,
+        clock=clock,
+        random=random,
+    )
+    if fn is not None:
+        return retrying(fn)
+    return retrying
