@@ -16,7 +16,7 @@ from tactical._exceptions import ConcurrencyError, TransactionError
 from tactical._state import clone, same_state
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from types import TracebackType
     from typing import Self
 
@@ -170,6 +170,36 @@ class InMemoryRepository(Generic[A, K]):
         obj: A = clone(snapshot)
         identity[self._cls, key] = _Entry(self._cls, key, obj, snapshot)
         return obj
+
+    def __iter__(self) -> Iterator[A]:
+        """Every aggregate this transaction sees: the committed ones, then those added here.
+
+        This is how a fake answers an application's own queries (a lookup by another
+        attribute): each committed aggregate is loaded as `get` loads it, so it is this
+        transaction's copy. A database repository answers the same query in SQL.
+
+        Example:
+            >>> from tactical import Aggregate, InMemoryUnitOfWork
+            >>> class Product(Aggregate, key="sku"):
+            ...     def __init__(self, sku: str, qty: int) -> None:
+            ...         self.sku = sku
+            ...         self.qty = qty
+            >>> with InMemoryUnitOfWork() as uow:
+            ...     products = uow.repository(Product)
+            ...     products.add(Product("LAMP", 0))
+            ...     products.add(Product("DESK", 5))
+            ...     [p.sku for p in products if p.qty > 0]
+            ['DESK']
+        """
+        added = [
+            key
+            for (cls, key), entry in self._transaction.identity.items()
+            if cls is self._cls and entry.base is None
+        ]
+        for key in dict.fromkeys([*self._store.keys(self._cls), *added]):
+            aggregate = self.get(key)
+            if aggregate is not None:
+                yield aggregate
 
 
 class InMemoryUnitOfWork:

@@ -15,9 +15,12 @@ import datetime as dt
 import decimal
 import enum
 import uuid
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tactical._aggregate import Aggregate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["clone", "same_state"]
 
@@ -93,6 +96,9 @@ def _same_set(a: set[Any] | frozenset[Any], b: set[Any] | frozenset[Any]) -> boo
 
 
 def _same_object(a: object, b: object) -> bool:
+    fields = _plan_of(type(a)).fields
+    if fields is not None and _immutable(a, fields):
+        return a == b
     if hasattr(a, "__dict__") and not _same_mapping(_attributes(a), _attributes(b)):
         return False
     slots = _slots_of(type(a))
@@ -142,44 +148,115 @@ def _clone(value: Any, memo: dict[int, Any]) -> Any:
     done = memo.get(id(value), _MISSING)
     if done is not _MISSING:
         return done
-    copied: Any
-    if isinstance(value, list):
-        copied = memo[id(value)] = []
-        copied.extend(_clone(item, memo) for item in value)
-    elif isinstance(value, tuple):
-        copied = tuple(_clone(item, memo) for item in value)
-        if kind is not tuple:  # a named tuple
-            copied = kind(*copied)
-    elif isinstance(value, dict):
-        copied = memo[id(value)] = {}
-        copied.update((_clone(k, memo), _clone(v, memo)) for k, v in value.items())
-    elif isinstance(value, set):
-        copied = memo[id(value)] = set()
-        copied.update(_clone(item, memo) for item in value)
-    elif isinstance(value, frozenset):
-        copied = frozenset(_clone(item, memo) for item in value)
-    elif _is_atomic(value):
-        return value
-    else:
-        return _clone_object(value, memo)
+    container = _CONTAINERS.get(kind)
+    if container is None:
+        for base, cloner in _CONTAINERS.items():
+            if isinstance(value, base):
+                container = cloner
+                break
+        else:
+            if isinstance(value, (enum.Enum, type)) or callable(value):
+                return value
+            return _clone_object(value, memo)
+    return container(value, memo)
+
+
+def _clone_list(value: list[Any], memo: dict[int, Any]) -> list[Any]:
+    copied: list[Any] = []
+    memo[id(value)] = copied
+    copied.extend([_clone(item, memo) for item in value])
+    return copied
+
+
+def _clone_dict(value: dict[Any, Any], memo: dict[int, Any]) -> dict[Any, Any]:
+    copied: dict[Any, Any] = {}
+    memo[id(value)] = copied
+    copied.update([(_clone(k, memo), _clone(v, memo)) for k, v in value.items()])
+    return copied
+
+
+def _clone_set(value: set[Any], memo: dict[int, Any]) -> set[Any]:
+    copied: set[Any] = set()
+    memo[id(value)] = copied
+    copied.update([_clone(item, memo) for item in value])
+    return copied
+
+
+def _clone_tuple(value: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...]:
+    items = [_clone(item, memo) for item in value]
+    copied = tuple(items) if type(value) is tuple else type(value)(*items)  # a named tuple
     memo[id(value)] = copied
     return copied
 
 
+def _clone_frozenset(value: frozenset[Any], memo: dict[int, Any]) -> frozenset[Any]:
+    copied = frozenset([_clone(item, memo) for item in value])
+    memo[id(value)] = copied
+    return copied
+
+
+_CONTAINERS: dict[type[Any], Callable[[Any, dict[int, Any]], Any]] = {
+    list: _clone_list,
+    dict: _clone_dict,
+    set: _clone_set,
+    tuple: _clone_tuple,
+    frozenset: _clone_frozenset,
+}
+
+
+class _Plan:
+    """How to copy instances of one class, worked out once per class."""
+
+    __slots__ = ("aggregate", "fields", "manager", "slots")
+
+    def __init__(self, cls: type[Any]) -> None:
+        self.manager = getattr(cls, "_sa_class_manager", None)
+        self.aggregate = issubclass(cls, Aggregate)
+        self.slots = _slots_of(cls)
+        params = getattr(cls, "__dataclass_params__", None)
+        # A frozen dataclass whose fields all hold atomic values is immutable: share it.
+        frozen = params is not None and params.frozen and self.manager is None
+        self.fields = tuple(cls.__dataclass_fields__) if frozen else None
+
+
+_PLANS: dict[type[Any], _Plan] = {}
+
+
+def _plan_of(cls: type[Any]) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _Plan(cls)
+    return plan
+
+
+def _immutable(value: Any, fields: tuple[str, ...]) -> bool:
+    return all(type(getattr(value, name, None)) in _ATOMIC for name in fields)
+
+
 def _clone_object(value: Any, memo: dict[int, Any]) -> Any:
     cls = type(value)
+    plan = _plan_of(cls)
+    if plan.fields is not None and _immutable(value, plan.fields):
+        return value
+    manager = plan.manager
     # A class that SQLAlchemy maps must be instantiated through its manager to get a state.
-    manager = getattr(cls, "_sa_class_manager", None)
     copied = manager.new_instance() if manager is not None else object.__new__(cls)
     memo[id(value)] = copied
-    if hasattr(value, "__dict__"):
-        assign = object.__setattr__ if manager is None else setattr
-        for name, item in _attributes(value).items():
-            assign(copied, name, _clone(item, memo))
-    for name in _slots_of(cls):
+    attributes = getattr(value, "__dict__", None)
+    if attributes is not None:
+        if manager is None:
+            target = copied.__dict__
+            for name, item in attributes.items():
+                target[name] = item if type(item) in _ATOMIC else _clone(item, memo)
+            if plan.aggregate:
+                target["events"] = []
+        else:
+            for name, item in _attributes(value).items():
+                setattr(copied, name, _clone(item, memo))
+    for name in plan.slots:
         item = getattr(value, name, _MISSING)
         if item is not _MISSING:
             object.__setattr__(copied, name, _clone(item, memo))
-    if isinstance(copied, Aggregate):
+    if plan.aggregate and manager is not None:
         copied.events = []
     return copied

@@ -1,0 +1,1 @@
+"""Adapters: the service layer's ports implemented on real (and in-memory) infrastructure."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date  # noqa: TC003 - field types are read at runtime (serialization)
 
 from tactical import Command
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tactical import Aggregate, Entity
-
 from allocation.domain import events
+from tactical import Aggregate, Entity
 
 if TYPE_CHECKING:
     from datetime import date
@@ -36,6 +35,7 @@ class Batch(Entity, key="reference"):
     """A batch of stock of one sku, in the warehouse (``eta`` is None) or on its way."""
 
     def __init__(self, ref: str, sku: str, qty: int, eta: date | None) -> None:
+        """A batch of ``qty`` units of ``sku``, arriving on ``eta`` (None: in the warehouse)."""
         self.reference = ref
         self.sku = sku
         self.eta = eta
@@ -43,9 +43,11 @@ class Batch(Entity, key="reference"):
         self._allocations: set[OrderLine] = set()
 
     def __repr__(self) -> str:
+        """``<Batch reference>``."""
         return f"<Batch {self.reference}>"
 
     def __gt__(self, other: Batch) -> bool:
+        """Later than ``other``: the warehouse (no eta) comes first, then earlier etas."""
         if self.eta is None:
             return False
         if other.eta is None:
@@ -80,6 +82,7 @@ class Product(Aggregate, key="sku"):
     """The aggregate: a sku and all its batches, changed together or not at all."""
 
     def __init__(self, sku: str, batches: list[Batch], version_number: int = 0) -> None:
+        """A product and its batches; ``version_number`` is the book's name for ``version``."""
         self.sku = sku
         self.batches = batches
         self.version = version_number

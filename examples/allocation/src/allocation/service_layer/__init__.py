@@ -1,0 +1,1 @@
+"""The service layer: the use cases (handlers) and the ports they depend on."""
