@@ -96,6 +96,12 @@ def _conflict(entry: _Entry, what: str) -> ConcurrencyError:
     )
 
 
+def _closed(method: str) -> TransactionError:
+    return TransactionError(
+        f"{method}() on a repository whose unit of work's `with` block has ended"
+    )
+
+
 class _Entry:
     """An aggregate tracked by a transaction and the committed snapshot it started from."""
 
@@ -109,9 +115,10 @@ class _Entry:
 
 
 class _Transaction:
-    __slots__ = ("identity", "repositories")
+    __slots__ = ("closed", "identity", "repositories")
 
     def __init__(self) -> None:
+        self.closed = False
         self.identity: dict[tuple[type[Any], object], _Entry] = {}
         self.repositories: dict[type[Any], InMemoryRepository[Any, Any]] = {}
 
@@ -145,6 +152,8 @@ class InMemoryRepository(Generic[A, K]):
             ConcurrencyError: This transaction already holds another object with that key
                 (or, at commit, one was committed meanwhile).
         """
+        if self._transaction.closed:
+            raise _closed("add")
         key = self._key(aggregate)
         identity = self._transaction.identity
         existing = identity.get((self._cls, key))
@@ -159,7 +168,13 @@ class InMemoryRepository(Generic[A, K]):
         identity[self._cls, key] = _Entry(self._cls, key, aggregate, None)
 
     def get(self, key: K, /) -> A | None:
-        """Return this transaction's copy of the committed aggregate, or ``None``."""
+        """Return this transaction's copy of the committed aggregate, or ``None``.
+
+        Raises:
+            TransactionError: The unit of work's `with` block has ended.
+        """
+        if self._transaction.closed:
+            raise _closed("get")
         identity = self._transaction.identity
         entry = identity.get((self._cls, key))
         if entry is not None:
@@ -293,6 +308,8 @@ class InMemoryUnitOfWork:
         /,
     ) -> None:
         self.rollback()
+        if self._transaction is not None:
+            self._transaction.closed = True
         self._transaction = None
 
     def commit(self) -> None:

@@ -18,8 +18,6 @@ __all__ = ["Backoff", "Retrying", "retry"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_MAX_EXPONENT = 1023  # factor ** n past this overflows a float; the cap applies long before
-
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
@@ -53,13 +51,14 @@ class Backoff:
     deadline: float | None = None
 
     def __post_init__(self) -> None:
-        if self.initial < 0 or self.cap < 0:
+        # Written as `not x >= bound` so that NaN, which fails every comparison, is refused.
+        if not (self.initial >= 0 and self.cap >= 0):
             raise ValueError("Backoff: initial and cap must not be negative")
-        if self.factor < 1:
+        if not self.factor >= 1:
             raise ValueError(f"Backoff: factor must be at least 1, got {self.factor}")
         if self.attempts is not None and self.attempts < 1:
             raise ValueError(f"Backoff: attempts must be at least 1, got {self.attempts}")
-        if self.deadline is not None and self.deadline < 0:
+        if self.deadline is not None and not self.deadline >= 0:
             raise ValueError("Backoff: deadline must not be negative")
         if self.attempts is None and self.deadline is None:
             raise ValueError("Backoff: give attempts or deadline (or both), or it never stops")
@@ -71,9 +70,11 @@ class Backoff:
             retry: How many retries came before this one.
             random: A source of floats in ``[0, 1)``, used for jitter.
         """
-        nominal = self.cap
-        if retry < _MAX_EXPONENT:
-            nominal = min(self.cap, self.initial * self.factor**retry)
+        try:
+            # A float power stays fast for any retry number, where an int one would not.
+            nominal = min(self.cap, self.initial * float(self.factor) ** retry)
+        except OverflowError:  # the growth outgrew a float: past any finite cap
+            nominal = self.cap if self.initial else 0.0
         return nominal * random() if self.jitter else nominal
 
 

@@ -11,6 +11,8 @@ and with the database in the same process.
 
 from __future__ import annotations
 
+import collections
+import copy
 import datetime as dt
 import decimal
 import enum
@@ -54,59 +56,87 @@ def _is_atomic(value: object) -> bool:
 
 def same_state(a: object, b: object) -> bool:
     """Whether two object graphs hold the same state. Pending aggregate events are not state."""
+    return _same(a, b, set())
+
+
+_SEQUENCES = (list, tuple, collections.deque)
+
+
+def _same(a: object, b: object, busy: set[tuple[int, int]]) -> bool:
     if a is b:
         return True
     kind = type(a)
     if kind in _ATOMIC:
         return kind is type(b) and a == b
-    if isinstance(a, (list, tuple)):
-        return (
-            isinstance(b, (list, tuple))
-            and isinstance(b, tuple) == isinstance(a, tuple)
-            and len(a) == len(b)
-            and all(map(same_state, a, b))
-        )
-    if isinstance(a, dict):
-        return isinstance(b, dict) and _same_mapping(a, b)
-    if isinstance(a, (set, frozenset)):
-        return isinstance(b, (set, frozenset)) and _same_set(a, b)
-    if kind is not type(b):
+    if type(b) is not kind:
         return False
-    if _is_atomic(a):
-        return a == b
-    return _same_object(a, b)
+    # A pair already being compared further up is assumed equal: cycles end here.
+    pair = (id(a), id(b))
+    if pair in busy:
+        return True
+    busy.add(pair)
+    try:
+        if isinstance(a, _SEQUENCES):
+            return len(a) == len(b) and all(_same(x, y, busy) for x, y in zip(a, b, strict=True))  # type: ignore[call-overload, arg-type]
+        if isinstance(a, dict):
+            return _same_mapping(a, b, busy)  # type: ignore[arg-type]
+        if isinstance(a, (set, frozenset)):
+            return _same_set(a, b, busy)  # type: ignore[arg-type]
+        if _is_atomic(a):
+            return a == b
+        return _same_object(a, b, busy)
+    finally:
+        busy.discard(pair)
 
 
-def _same_mapping(a: dict[Any, Any], b: dict[Any, Any]) -> bool:
+def _same_mapping(a: dict[Any, Any], b: dict[Any, Any], busy: set[tuple[int, int]]) -> bool:
     if a.keys() != b.keys():
         return False
-    return all(same_state(value, b[name]) for name, value in a.items())
+    partners: dict[Any, Any] | None = None
+    for key, value in a.items():
+        if type(key) not in _ATOMIC:
+            # Keys pair by equality (an entity's key); their insides are compared too.
+            if partners is None:
+                partners = {item: item for item in b}
+            if not _same(key, partners[key], busy):
+                return False
+        if not _same(value, b[key], busy):
+            return False
+    return True
 
 
-def _same_set(a: set[Any] | frozenset[Any], b: set[Any] | frozenset[Any]) -> bool:
+def _same_set(
+    a: set[Any] | frozenset[Any], b: set[Any] | frozenset[Any], busy: set[tuple[int, int]]
+) -> bool:
     if len(a) != len(b):
         return False
     # Elements pair by equality (an entity's key); their insides are then compared in turn.
     partners = {item: item for item in b}
     for item in a:
         partner = partners.get(item, _MISSING)
-        if partner is _MISSING or not same_state(item, partner):
+        if partner is _MISSING or not _same(item, partner, busy):
             return False
     return True
 
 
-def _same_object(a: object, b: object) -> bool:
+def _same_object(a: object, b: object, busy: set[tuple[int, int]]) -> bool:
     fields = _plan_of(type(a)).fields
     if fields is not None and _immutable(a, fields):
         return a == b
-    if hasattr(a, "__dict__") and not _same_mapping(_attributes(a), _attributes(b)):
+    stateful = hasattr(a, "__dict__")
+    if stateful and not _same_mapping(_attributes(a), _attributes(b), busy):
         return False
     slots = _slots_of(type(a))
     if slots:
         return all(
-            same_state(getattr(a, name, _MISSING), getattr(b, name, _MISSING)) for name in slots
+            _same(getattr(a, name, _MISSING), getattr(b, name, _MISSING), busy) for name in slots
         )
-    return hasattr(a, "__dict__") or a == b
+    # No attributes at all (a sentinel): nothing to compare.
+    return stateful or _stateless(a) or a == b
+
+
+def _stateless(value: object) -> bool:
+    return type(value) is object
 
 
 def _attributes(obj: object) -> dict[str, Any]:
@@ -149,16 +179,17 @@ def _clone(value: Any, memo: dict[int, Any]) -> Any:
     if done is not _MISSING:
         return done
     container = _CONTAINERS.get(kind)
-    if container is None:
-        for base, cloner in _CONTAINERS.items():
-            if isinstance(value, base):
-                container = cloner
-                break
-        else:
-            if isinstance(value, (enum.Enum, type)) or callable(value):
-                return value
-            return _clone_object(value, memo)
-    return container(value, memo)
+    if container is not None:
+        return container(value, memo)
+    if isinstance(value, (list, dict, set, collections.deque, bytearray)):
+        return _clone_subclass(value, memo)
+    if isinstance(value, tuple):
+        return _clone_tuple(value, memo)
+    if isinstance(value, frozenset):
+        return _clone_frozenset(value, memo)
+    if _is_atomic(value) or _stateless(value):
+        return value
+    return _clone_object(value, memo)
 
 
 def _clone_list(value: list[Any], memo: dict[int, Any]) -> list[Any]:
@@ -190,8 +221,30 @@ def _clone_tuple(value: tuple[Any, ...], memo: dict[int, Any]) -> tuple[Any, ...
 
 
 def _clone_frozenset(value: frozenset[Any], memo: dict[int, Any]) -> frozenset[Any]:
-    copied = frozenset([_clone(item, memo) for item in value])
+    copied = type(value)([_clone(item, memo) for item in value])
     memo[id(value)] = copied
+    return copied
+
+
+def _clone_subclass(value: Any, memo: dict[int, Any]) -> Any:
+    """A subclass of a mutable builtin container (``defaultdict``, ``Counter``...) or a deque."""
+    copied: Any
+    if isinstance(value, bytearray):
+        copied = memo[id(value)] = bytearray(value)
+        return copied
+    # A shallow copy keeps the subclass and its settings (a default factory, a maxlen).
+    copied = memo[id(value)] = copy.copy(value)
+    if isinstance(value, dict):
+        copied.clear()
+        # dict.update, since a subclass's own update may mean something else (Counter adds).
+        dict.update(copied, [(_clone(k, memo), _clone(v, memo)) for k, v in value.items()])
+    else:
+        copied.clear()
+        items = [_clone(item, memo) for item in value]
+        if isinstance(value, set):
+            copied.update(items)
+        else:
+            copied.extend(items)
     return copied
 
 
