@@ -38,11 +38,11 @@ format: $(STAMP)  ## Apply ruff's fixes and formatting.
 	$(BIN)/ruff format .
 
 typecheck: $(STAMP)  ## mypy --strict over src, tests and examples; pyright strict over typing_tests.
-	$(BIN)/mypy src tests examples/allocation/src examples/allocation/tests typing_tests benchmarks
+	$(BIN)/mypy src tests examples/allocation/src examples/allocation/tests typing_tests benchmarks docs
 	$(BIN)/pyright
 
 docs: $(STAMP)  ## Build the docs site strictly (offline).
-	$(BIN)/mkdocs build --strict --quiet
+	$(BIN)/mkdocs build --strict  # not --quiet: it hides the warnings that --strict counts
 
 docs-serve: $(STAMP)  ## Serve the docs on localhost:8000.
 	$(BIN)/mkdocs serve

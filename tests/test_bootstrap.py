@@ -398,5 +398,15 @@ class TestHandlersRegistry:
         def dangling(command: Undefined) -> None:  # type: ignore[name-defined]  # noqa: F821
             pass
 
-        with pytest.raises(BootstrapError, match="cannot read the annotations of handler"):
+        with pytest.raises(BootstrapError, match="cannot resolve the annotation 'Undefined'"):
             Handlers().register(dangling)
+
+    def test_register_resolves_only_the_message_annotation(self) -> None:
+        """Other parameters may be annotated with names that exist only for type checkers."""
+        namespace: dict[str, object] = {"Greet": Greet}
+        exec(
+            "def handler(command: 'Greet', uow: 'OnlyForTypeCheckers') -> None: pass", namespace
+        )
+        handlers = Handlers()
+        handlers.register(namespace["handler"])  # type: ignore[arg-type]
+        assert [message_type for message_type, _ in handlers] == [Greet]

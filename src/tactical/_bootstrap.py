@@ -6,7 +6,6 @@ import functools
 import inspect
 import random as _random
 import time
-import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar, cast
 
@@ -258,11 +257,23 @@ _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 def _first_parameter_type(handler: Callable[..., Any]) -> type[Message]:
     name = handler_name(handler)
     try:
-        parameters = list(inspect.signature(handler).parameters)
-        hints = typing.get_type_hints(handler)
-    except (NameError, TypeError, ValueError) as error:
-        raise BootstrapError(f"cannot read the annotations of handler {name}: {error}") from error
-    message_type = hints.get(parameters[0]) if parameters else None
+        parameters = list(inspect.signature(handler).parameters.values())
+    except (TypeError, ValueError) as error:
+        raise BootstrapError(f"cannot read the signature of handler {name}: {error}") from error
+    annotation = parameters[0].annotation if parameters else None
+    for _ in range(2):  # a quoted annotation under postponed evaluation is a string twice
+        if not isinstance(annotation, str):
+            break
+        # Only the message's annotation is resolved: the others may name types that exist
+        # for type checkers only (imported under TYPE_CHECKING).
+        namespace = getattr(inspect.unwrap(handler), "__globals__", {})
+        try:
+            annotation = eval(annotation, namespace)  # noqa: S307 - the handler's own source text
+        except Exception as error:
+            raise BootstrapError(
+                f"cannot resolve the annotation {annotation!r} of handler {name}: {error}"
+            ) from error
+    message_type = annotation
     if not (_is_subclass(message_type, Command) or _is_subclass(message_type, Event)):
         raise BootstrapError(
             f"handler {name}(): annotate the first parameter with the message type it handles"

@@ -38,7 +38,13 @@ class BoundHandler(Protocol):
     """A handler as the bus calls it: the message and this call's unit of work.
 
     [`bootstrap`][tactical.bootstrap] turns your handlers, which take the message and any
-    dependencies by name, into bound handlers.
+    dependencies by name, into bound handlers. Write one yourself only when you build a
+    [`MessageBus`][tactical.MessageBus] without `bootstrap`.
+
+    Example:
+        >>> def allocate(command: object, uow: object, /) -> str:
+        ...     return "allocated"
+        >>> handler: BoundHandler = allocate
     """
 
     def __call__(self, message: Any, uow: Any, /) -> Any: ...
@@ -64,7 +70,17 @@ class Middleware(Protocol):
 
 
 class DeadLetterHook(Protocol):
-    """Called with an event whose handler failed every attempt, the handler's name and the error."""
+    """Called with an event whose handler failed every attempt, the handler's name and the error.
+
+    Use it to store the event for inspection and replay (a table, a dead-letter stream). It
+    must not raise; if it does, the error is logged and the bus carries on.
+
+    Example:
+        >>> dead_letters = []
+        >>> def keep(event: Event, handler: str, error: Exception, /) -> None:
+        ...     dead_letters.append((type(event).__name__, handler, repr(error)))
+        >>> hook: DeadLetterHook = keep
+    """
 
     def __call__(self, event: Event, handler: str, error: Exception, /) -> None: ...
 
@@ -118,6 +134,16 @@ class MessageBus:
         sleep: How to wait between attempts.
         clock: Monotonic seconds, for retry deadlines.
         random: Floats in ``[0, 1)``, for jitter.
+
+    Example:
+        >>> from dataclasses import dataclass
+        >>> from tactical import Command, InMemoryUnitOfWork, MessageBus
+        >>> @dataclass(frozen=True)
+        ... class Ping(Command):
+        ...     pass
+        >>> bus = MessageBus(uow=InMemoryUnitOfWork, commands={Ping: lambda message, uow: "pong"})
+        >>> bus.handle(Ping())
+        'pong'
     """
 
     def __init__(

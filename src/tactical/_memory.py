@@ -129,6 +129,17 @@ class InMemoryRepository(Generic[A, K]):
     Obtain it from [`InMemoryUnitOfWork.repository`][tactical.InMemoryUnitOfWork.repository]:
     it exists only while the unit of work's `with` block is open. Within one transaction,
     `get` returns the same object for the same key (an identity map).
+
+    Example:
+        >>> from tactical import Aggregate, InMemoryUnitOfWork
+        >>> class Product(Aggregate, key="sku"):
+        ...     def __init__(self, sku: str) -> None:
+        ...         self.sku = sku
+        >>> with InMemoryUnitOfWork() as uow:
+        ...     products = uow.repository(Product)
+        ...     products.add(Product("LAMP"))
+        ...     products.get("LAMP") is products.get("LAMP"), products.get("DESK")
+        (True, None)
     """
 
     __slots__ = ("_cls", "_key", "_store", "_transaction")

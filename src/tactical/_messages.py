@@ -9,7 +9,14 @@ class Message:
     """A command or an event: the base of everything a [`MessageBus`][tactical.MessageBus] handles.
 
     Messages are plain data. Declare them as frozen dataclasses whose fields are primitives or
-    value objects, never entities, so they can cross a process boundary.
+    value objects, never entities, so they can cross a process boundary. Subclass
+    [`Command`][tactical.Command] or [`Event`][tactical.Event], not `Message` itself: the bus
+    treats the two differently.
+
+    Example:
+        >>> from tactical import Command, Event, Message
+        >>> issubclass(Command, Message) and issubclass(Event, Message)
+        True
     """
 
     __slots__ = ()

@@ -127,6 +127,12 @@ class Retrying:
     Build it with [`retry`][tactical.retry]. Once attempts or time run out, it raises
     [`RetryError`][tactical.RetryError] chained to the last exception; an exception that is
     not retried propagates at once, unchanged.
+
+    Example:
+        >>> from tactical import Backoff, retry
+        >>> retrying = retry(on=ValueError, backoff=Backoff(attempts=2), sleep=lambda s: None)
+        >>> retrying.call(int, "42")
+        42
     """
 
     __slots__ = ("_backoff", "_clock", "_on", "_random", "_sleep")

@@ -1,0 +1,1 @@
+"""The box office: the small application that the tutorial builds, one step per module."""
