@@ -6,7 +6,7 @@ import functools
 import inspect
 import typing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -22,6 +22,9 @@ from tactical import (
     MessageBus,
     bootstrap,
 )
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass(frozen=True)
@@ -408,5 +411,5 @@ class TestHandlersRegistry:
             "def handler(command: 'Greet', uow: 'OnlyForTypeCheckers') -> None: pass", namespace
         )
         handlers = Handlers()
-        handlers.register(namespace["handler"])  # type: ignore[arg-type]
+        handlers.register(cast("Callable[..., None]", namespace["handler"]))
         assert [message_type for message_type, _ in handlers] == [Greet]

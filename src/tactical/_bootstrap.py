@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
-import random as _random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar, cast
@@ -90,7 +88,7 @@ def bootstrap(
     on_dead_letter: DeadLetterHook | None = None,
     sleep: Callable[[float], object] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    random: Callable[[], float] = _random.random,
+    random: Callable[[], float] | None = None,
 ) -> MessageBus:
     """Build a [`MessageBus`][tactical.MessageBus], injecting dependencies into handlers.
 
@@ -199,17 +197,26 @@ def _bind(handler: Callable[..., Any], provided: Mapping[str, object]) -> BoundH
     """Turn ``handler(message, **named)`` into ``bound(message, uow)``, once."""
     if not callable(handler):
         raise BootstrapError(f"handler {handler!r} is not callable")
-    wants_uow, injected = _injection_plan(handler, provided)
-    target: Callable[..., Any] = functools.partial(handler, **injected) if injected else handler
+    wants_uow, injected, positional = _injection_plan(handler, provided)
+    # The common shapes are called positionally: keyword calls and partials cost per message.
+    if positional and wants_uow and not injected:
+        return cast("BoundHandler", handler)  # handler(message, uow): the bus's own shape
     bound: BoundHandler
-    if wants_uow:
-
-        def bound(message: Any, uow: Any, /) -> Any:
-            return target(message, uow=uow)
-    else:
+    if positional and not wants_uow:
+        arguments = tuple(injected.values())
 
         def bound(message: Any, uow: Any, /) -> Any:  # noqa: ARG001 - the bus's calling shape
-            return target(message)
+            return handler(message, *arguments)
+    else:
+        target = functools.partial(handler, **injected) if injected else handler
+        if wants_uow:
+
+            def bound(message: Any, uow: Any, /) -> Any:
+                return target(message, uow=uow)
+        else:
+
+            def bound(message: Any, uow: Any, /) -> Any:  # noqa: ARG001 - the bus's calling shape
+                return target(message)
 
     bound.__qualname__ = getattr(handler, "__qualname__", type(handler).__qualname__)  # type: ignore[attr-defined]
     bound.__module__ = getattr(handler, "__module__", None)  # type: ignore[assignment]
@@ -218,22 +225,32 @@ def _bind(handler: Callable[..., Any], provided: Mapping[str, object]) -> BoundH
 
 def _injection_plan(
     handler: Callable[..., Any], provided: Mapping[str, object]
-) -> tuple[bool, dict[str, object]]:
-    """Whether ``handler`` takes the unit of work, and which dependencies it takes."""
+) -> tuple[bool, dict[str, object], bool]:
+    """How to call ``handler``: with the unit of work or not, with which dependencies.
+
+    Returns whether it takes ``uow``, the dependencies it takes (in signature order), and
+    whether all of them can be passed positionally in that order.
+    """
+    import inspect  # only at bootstrap, to keep `import tactical` fast
+
+    empty = inspect.Parameter.empty
     name = handler_name(handler)
     try:
         signature = inspect.signature(handler)
     except (TypeError, ValueError) as error:
         raise BootstrapError(f"cannot read the signature of handler {name}: {error}") from error
     parameters = list(signature.parameters.values())
-    if not parameters or parameters[0].kind not in _POSITIONAL:
+    if not parameters or parameters[0].kind.name not in _POSITIONAL:
         raise BootstrapError(f"handler {name}() must take the message as its first parameter")
     wants_uow = False
+    positional = True
     injected: dict[str, object] = {}
     for parameter in parameters[1:]:
-        if parameter.kind in _VARIADIC:
+        kind = parameter.kind.name
+        if kind in _VARIADIC:
+            positional = False
             continue
-        if parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+        if kind == "POSITIONAL_ONLY":
             raise BootstrapError(
                 f"handler {name}() parameter {parameter.name!r} is positional-only; "
                 "dependencies are injected by name"
@@ -242,19 +259,25 @@ def _injection_plan(
             wants_uow = True
         elif parameter.name in provided:
             injected[parameter.name] = provided[parameter.name]
-        elif parameter.default is inspect.Parameter.empty:
+        elif parameter.default is empty:
             raise BootstrapError(
                 f"handler {name}() needs {parameter.name!r}, which no dependency provides "
                 f"(dependencies: {', '.join(sorted(provided)) or 'none'})"
             )
-    return wants_uow, injected
+        else:
+            positional = False  # a parameter left to its default: pass the others by name
+            continue
+        positional = positional and kind == "POSITIONAL_OR_KEYWORD"
+    return wants_uow, injected, positional
 
 
-_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+_POSITIONAL = ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")
+_VARIADIC = ("VAR_POSITIONAL", "VAR_KEYWORD")
 
 
 def _first_parameter_type(handler: Callable[..., Any]) -> type[Message]:
+    import inspect  # only at bootstrap, to keep `import tactical` fast
+
     name = handler_name(handler)
     try:
         parameters = list(inspect.signature(handler).parameters.values())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import random as _random
 import time
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -25,7 +23,8 @@ __all__ = [
     "Middleware",
 ]
 
-logger = logging.getLogger("tactical.bus")
+LOGGER = "tactical.bus"
+"""The name of the logger that reports failed event handlers."""
 
 COMMAND_RETRY = Backoff(initial=0.002, factor=2.0, cap=0.2, jitter=True, attempts=None, deadline=30)
 """The default retry of a command that raised `ConcurrencyError`: a 30-second budget."""
@@ -158,7 +157,7 @@ class MessageBus:
         on_dead_letter: DeadLetterHook | None = None,
         sleep: Callable[[float], object] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        random: Callable[[], float] = _random.random,
+        random: Callable[[], float] | None = None,
     ) -> None:
         self._uow = uow
         self._command_retry = command_retry
@@ -193,36 +192,44 @@ class MessageBus:
             Exception: Whatever a command handler raised, unchanged.
         """
         uow = self._uow()
+        route = self._routes.get(type(message))
+        if route is None:
+            _no_route(message)
+            return None
+        command = route.command
+        if command is None:
+            self._dispatch([message], uow)
+            return None
+        try:
+            result = command(message, uow)
+        except ConcurrencyError as conflict:
+            result = self._retry_command(command, message, uow, conflict)
+        caused = uow.collect_new_events()
+        if caused:
+            self._dispatch(list(caused), uow)
+        return result
+
+    def _dispatch(self, queue: list[Message], uow: UnitOfWork) -> None:
+        """Handle ``queue`` in order, and every event its handlers cause, in this unit of work."""
         routes = self._routes
-        queue: list[Message] = [message]
-        result = None
-        index = 0
-        while index < len(queue):
-            current = queue[index]
-            index += 1
+        for current in queue:  # the queue grows while it is walked: caused events go last
             route = routes.get(type(current))
             if route is None:
-                if isinstance(current, Command):
-                    raise NoHandlerError(type(current))
-                if not isinstance(current, Event):
-                    raise TypeError(f"not a Command or an Event: {type(current).__qualname__}")
+                _no_route(current)
                 continue
             if route.command is not None:
                 try:
-                    outcome = route.command(current, uow)
+                    route.command(current, uow)
                 except ConcurrencyError as conflict:
-                    outcome = self._retry_command(route.command, current, uow, conflict)
-                if current is message:
-                    result = outcome
+                    self._retry_command(route.command, current, uow, conflict)
                 queue.extend(uow.collect_new_events())
-            else:
-                for handler in route.handlers:
-                    try:
-                        handler.call(current, uow)
-                    except Exception as error:  # noqa: BLE001 - an event handler may fail any way
-                        self._retry_event(handler, cast("Event", current), uow, error)
-                    queue.extend(uow.collect_new_events())
-        return result
+                continue
+            for handler in route.handlers:
+                try:
+                    handler.call(current, uow)
+                except Exception as error:  # noqa: BLE001 - an event handler may fail any way
+                    self._retry_event(handler, cast("Event", current), uow, error)
+                queue.extend(uow.collect_new_events())
 
     def _retry_command(
         self, handler: BoundHandler, command: Message, uow: UnitOfWork, error: ConcurrencyError
@@ -254,6 +261,9 @@ class MessageBus:
             error = last
         else:
             return
+        import logging  # only on this rare path, to keep `import tactical` fast
+
+        logger = logging.getLogger(LOGGER)
         logger.error(
             "event handler %s failed for %s: %s",
             handler.name,
@@ -266,6 +276,14 @@ class MessageBus:
                 self._on_dead_letter(event, handler.name, error)
             except Exception:
                 logger.exception("dead-letter hook failed for %s", type(event).__qualname__)
+
+
+def _no_route(message: Message) -> None:
+    """A message with no handler: fine for an event, an error for anything else."""
+    if isinstance(message, Command):
+        raise NoHandlerError(type(message))
+    if not isinstance(message, Event):
+        raise TypeError(f"not a Command or an Event: {type(message).__qualname__}")
 
 
 def _wrap(handler: BoundHandler, middleware: Sequence[Middleware]) -> _Named:

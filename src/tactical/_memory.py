@@ -8,7 +8,7 @@ The same contract suites (`tactical.testing`) hold for them and for the SQLAlche
 
 from __future__ import annotations
 
-import threading
+import _thread
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from tactical._aggregate import Aggregate, Entity, key_of
@@ -50,7 +50,7 @@ class InMemoryStore:
 
     def __init__(self) -> None:
         self._records: dict[type[Any], dict[Any, Any]] = {}
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def keys(self, cls: type[Any]) -> list[Any]:
         """The keys of the committed aggregates of a class, in insertion order."""

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import random as _random
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ParamSpec, TypeVar, overload
 
 from tactical._exceptions import RetryError
@@ -19,7 +17,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@dataclass(frozen=True, slots=True)
 class Backoff:
     """When to retry and how long to wait: exponential back-off with a cap and full jitter.
 
@@ -43,39 +40,113 @@ class Backoff:
         [0.1, 0.2, 0.4, 0.5]
     """
 
-    initial: float = 0.05
-    factor: float = 2.0
-    cap: float = 5.0
-    jitter: bool = True
-    attempts: int | None = 3
-    deadline: float | None = None
+    __slots__ = ("_attempts", "_cap", "_deadline", "_factor", "_initial", "_jitter")
 
-    def __post_init__(self) -> None:
+    _initial: float
+    _factor: float
+    _cap: float
+    _jitter: bool
+    _attempts: int | None
+    _deadline: float | None
+
+    def __init__(
+        self,
+        *,
+        initial: float = 0.05,
+        factor: float = 2.0,
+        cap: float = 5.0,
+        jitter: bool = True,
+        attempts: int | None = 3,
+        deadline: float | None = None,
+    ) -> None:
         # Written as `not x >= bound` so that NaN, which fails every comparison, is refused.
-        if not (self.initial >= 0 and self.cap >= 0):
+        if not (initial >= 0 and cap >= 0):
             raise ValueError("Backoff: initial and cap must not be negative")
-        if not self.factor >= 1:
-            raise ValueError(f"Backoff: factor must be at least 1, got {self.factor}")
-        if self.attempts is not None and self.attempts < 1:
-            raise ValueError(f"Backoff: attempts must be at least 1, got {self.attempts}")
-        if self.deadline is not None and not self.deadline >= 0:
+        if not factor >= 1:
+            raise ValueError(f"Backoff: factor must be at least 1, got {factor}")
+        if attempts is not None and attempts < 1:
+            raise ValueError(f"Backoff: attempts must be at least 1, got {attempts}")
+        if deadline is not None and not deadline >= 0:
             raise ValueError("Backoff: deadline must not be negative")
-        if self.attempts is None and self.deadline is None:
+        if attempts is None and deadline is None:
             raise ValueError("Backoff: give attempts or deadline (or both), or it never stops")
+        assign = object.__setattr__
+        assign(self, "_initial", initial)
+        assign(self, "_factor", factor)
+        assign(self, "_cap", cap)
+        assign(self, "_jitter", jitter)
+        assign(self, "_attempts", attempts)
+        assign(self, "_deadline", deadline)
 
-    def delay(self, retry: int, random: Callable[[], float] = _random.random) -> float:
+    @property
+    def initial(self) -> float:
+        """The first wait, in seconds."""
+        return self._initial
+
+    @property
+    def factor(self) -> float:
+        """How much each wait grows."""
+        return self._factor
+
+    @property
+    def cap(self) -> float:
+        """The longest wait, in seconds."""
+        return self._cap
+
+    @property
+    def jitter(self) -> bool:
+        """Whether each wait is drawn uniformly from zero to its nominal value."""
+        return self._jitter
+
+    @property
+    def attempts(self) -> int | None:
+        """The most attempts in all, the first included; ``None`` for no limit."""
+        return self._attempts
+
+    @property
+    def deadline(self) -> float | None:
+        """The time budget in seconds from the first attempt; ``None`` for no limit."""
+        return self._deadline
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.initial, self.factor, self.cap, self.jitter, self.attempts, self.deadline)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Backoff is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Backoff is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Backoff:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"Backoff(initial={self.initial!r}, factor={self.factor!r}, cap={self.cap!r}, "
+            f"jitter={self.jitter!r}, attempts={self.attempts!r}, deadline={self.deadline!r})"
+        )
+
+    def delay(self, retry: int, random: Callable[[], float] | None = None) -> float:
         """The wait before retry number ``retry`` (0-based), in seconds, within ``[0, cap]``.
 
         Args:
             retry: How many retries came before this one.
-            random: A source of floats in ``[0, 1)``, used for jitter.
+            random: A source of floats in ``[0, 1)``, used for jitter; `random.random` by
+                default.
         """
         try:
             # A float power stays fast for any retry number, where an int one would not.
             nominal = min(self.cap, self.initial * float(self.factor) ** retry)
         except OverflowError:  # the growth outgrew a float: past any finite cap
             nominal = self.cap if self.initial else 0.0
-        return nominal * random() if self.jitter else nominal
+        if not self.jitter:
+            return nominal
+        return nominal * (random or default_random())()
 
 
 def call_with_backoff(
@@ -85,7 +156,7 @@ def call_with_backoff(
     backoff: Backoff,
     sleep: Callable[[float], object],
     clock: Callable[[], float],
-    random: Callable[[], float],
+    random: Callable[[], float] | None,
     failed: BaseException | None = None,
     attempted: list[int] | None = None,
 ) -> R:
@@ -144,7 +215,7 @@ class Retrying:
         backoff: Backoff,
         sleep: Callable[[float], object],
         clock: Callable[[], float],
-        random: Callable[[], float],
+        random: Callable[[], float] | None,
     ) -> None:
         self._on = on
         self._backoff = backoff
@@ -185,6 +256,13 @@ class Retrying:
 _DEFAULT = Backoff()
 
 
+def default_random() -> Callable[[], float]:
+    """`random.random`, imported on first use to keep `import tactical` fast."""
+    import random
+
+    return random.random
+
+
 @overload
 def retry(fn: Callable[P, R], /) -> Callable[P, R]: ...
 @overload
@@ -194,7 +272,7 @@ def retry(
     backoff: Backoff = ...,
     sleep: Callable[[float], object] = ...,
     clock: Callable[[], float] = ...,
-    random: Callable[[], float] = ...,
+    random: Callable[[], float] | None = ...,
 ) -> Retrying: ...
 def retry(
     fn: Callable[P, R] | None = None,
@@ -204,7 +282,7 @@ def retry(
     backoff: Backoff = _DEFAULT,
     sleep: Callable[[float], object] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    random: Callable[[], float] = _random.random,
+    random: Callable[[], float] | None = None,
 ) -> Callable[P, R] | Retrying:
     """Retry a function with exponential back-off: as a decorator, or through ``.call``.
 

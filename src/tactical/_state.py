@@ -12,11 +12,7 @@ and with the database in the same process.
 from __future__ import annotations
 
 import collections
-import copy
-import datetime as dt
-import decimal
 import enum
-import uuid
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tactical._aggregate import Aggregate
@@ -28,30 +24,22 @@ __all__ = ["clone", "same_state"]
 
 T = TypeVar("T")
 
-_ATOMIC: frozenset[type[Any]] = frozenset(
-    {
-        str,
-        int,
-        float,
-        bool,
-        bytes,
-        complex,
-        type(None),
-        decimal.Decimal,
-        dt.date,
-        dt.datetime,
-        dt.time,
-        dt.timedelta,
-        uuid.UUID,
-        range,
-    }
-)
+# Types whose instances hold no mutable state: shared by copies, compared with ``==``. Value
+# types of the standard library are learnt on first sight, by their module, so that importing
+# tactical does not import datetime, decimal and uuid.
+_ATOMIC: set[type[Any]] = {str, int, float, bool, bytes, complex, type(None), range}
+_VALUE_MODULES = frozenset({"datetime", "decimal", "fractions", "uuid", "ipaddress", "zoneinfo"})
 _MISSING: Any = object()
 
 
 def _is_atomic(value: object) -> bool:
     kind = type(value)
-    return kind in _ATOMIC or isinstance(value, (enum.Enum, type)) or callable(value)
+    if kind in _ATOMIC:
+        return True
+    if kind.__module__ in _VALUE_MODULES:
+        _ATOMIC.add(kind)
+        return True
+    return isinstance(value, (enum.Enum, type)) or callable(value)
 
 
 def same_state(a: object, b: object) -> bool:
@@ -232,6 +220,8 @@ def _clone_subclass(value: Any, memo: dict[int, Any]) -> Any:
     if isinstance(value, bytearray):
         copied = memo[id(value)] = bytearray(value)
         return copied
+    import copy  # rare: only for subclasses of the builtin containers
+
     # A shallow copy keeps the subclass and its settings (a default factory, a maxlen).
     copied = memo[id(value)] = copy.copy(value)
     if isinstance(value, dict):
