@@ -17,6 +17,10 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+# pytest refuses pytest_plugins in a nested conftest when run as `pytest .`; the testing kit's
+# tests (tests/testing) run pytest inside pytest.
+pytest_plugins = ["pytester"]
+
 POSTGRES_URL = os.environ.get(
     "TACTICAL_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
