@@ -407,9 +407,7 @@ class TestHandlersRegistry:
     def test_register_resolves_only_the_message_annotation(self) -> None:
         """Other parameters may be annotated with names that exist only for type checkers."""
         namespace: dict[str, object] = {"Greet": Greet}
-        exec(
-            "def handler(command: 'Greet', uow: 'OnlyForTypeCheckers') -> None: pass", namespace
-        )
+        exec("def handler(command: 'Greet', uow: 'OnlyForTypeCheckers') -> None: pass", namespace)
         handlers = Handlers()
         handlers.register(cast("Callable[..., None]", namespace["handler"]))
         assert [message_type for message_type, _ in handlers] == [Greet]

@@ -120,7 +120,19 @@ def _ping(message: Message) -> int:
 
 
 class BrokerContract(_Hooks):
-    """What every broker does: streams, consumer groups, pending entries, claims, dead letters."""
+    """What every broker does: streams, consumer groups, pending entries, claims, dead letters.
+
+    Override the ``broker`` fixture; override ``stream`` to name (and clean up) streams on a
+    shared server.
+
+    Example:
+        >>> import pytest
+        >>> from tactical import InMemoryBroker
+        >>> class TestInMemoryBroker(BrokerContract):
+        ...     @pytest.fixture
+        ...     def broker(self):
+        ...         return InMemoryBroker()
+    """
 
     def test_a_published_envelope_reads_back_unchanged(
         self, broker: Broker, stream: str, subscriptions: _Subscriptions
@@ -141,6 +153,20 @@ class BrokerContract(_Hooks):
         assert len(set(ids)) == 3
         assert [entry.entry_id for entry in broker.entries(stream)] == ids
         assert numbers(broker.entries(stream)) == [1, 2, 3]
+
+    def test_publish_many_appends_in_order_and_returns_the_ids(
+        self, broker: Broker, stream: str
+    ) -> None:
+        """A batch of envelopes lands in order, to the streams named; the ids come back."""
+        envelopes = [REGISTRY.envelope(Ping(n)) for n in range(3)]
+        other = f"{stream}-other"
+        ids = broker.publish_many(
+            [(stream, envelopes[0]), (other, envelopes[1]), (stream, envelopes[2])]
+        )
+        assert [e.entry_id for e in broker.entries(stream)] == [ids[0], ids[2]]
+        assert [e.entry_id for e in broker.entries(other)] == [ids[1]]
+        assert numbers(broker.entries(stream)) == [0, 2]
+        assert broker.publish_many([]) == []
 
     def test_entries_published_before_the_group_existed_are_delivered(
         self, broker: Broker, stream: str, subscriptions: _Subscriptions
@@ -210,6 +236,17 @@ class BrokerContract(_Hooks):
         subscription.ack(first.entry_id)
         assert [p.entry_id for p in broker.pending(stream, "group")] == [second.entry_id]
 
+    def test_several_entries_are_acknowledged_at_once(
+        self, broker: Broker, stream: str, subscriptions: _Subscriptions
+    ) -> None:
+        """`ack` takes any number of ids; unknown or repeated ones change nothing."""
+        publish(broker, stream, 1, 2, 3)
+        subscription = subscriptions("c1")
+        first, second, third = subscription.read(10, 0)
+        subscription.ack(first.entry_id, third.entry_id, first.entry_id)
+        subscription.ack()
+        assert [p.entry_id for p in broker.pending(stream, "group")] == [second.entry_id]
+
     def test_a_restarted_consumer_reads_its_own_pending_entries_first(
         self, broker: Broker, stream: str, subscriptions: _Subscriptions
     ) -> None:
@@ -224,6 +261,18 @@ class BrokerContract(_Hooks):
         assert numbers(again) == [2, 3]
         assert [entry.deliveries for entry in again] == [2, 2]
         assert numbers(restarted.read(10, 0)) == [4]
+
+    def test_starting_again_rereads_ones_own_pending_entries_first(
+        self, broker: Broker, stream: str, subscriptions: _Subscriptions
+    ) -> None:
+        """Starting again (after a broker failure) rereads one's own pending entries first."""
+        publish(broker, stream, 1, 2)
+        subscription = subscriptions("c1")
+        first, _ = subscription.read(10, 0)
+        subscription.ack(first.entry_id)
+        subscription.start()
+        again = subscription.read(10, 0)
+        assert (numbers(again), [entry.deliveries for entry in again]) == ([2], [2])
 
     def test_another_consumers_pending_entries_are_not_read_as_ones_own(
         self, broker: Broker, stream: str, subscriptions: _Subscriptions
@@ -334,7 +383,18 @@ class BrokerContract(_Hooks):
 
 
 class ConsumerContract(_Hooks):
-    """What a `Consumer` does on every broker: ack after handling, retry, claim, dead-letter."""
+    """What a `Consumer` does on every broker: ack after handling, retry, claim, dead-letter.
+
+    Override the ``broker`` fixture, as for [`BrokerContract`][tactical.testing.BrokerContract].
+
+    Example:
+        >>> import pytest
+        >>> from tactical import InMemoryBroker
+        >>> class TestConsumerOnInMemoryBroker(ConsumerContract):
+        ...     @pytest.fixture
+        ...     def broker(self):
+        ...         return InMemoryBroker()
+    """
 
     def consumer(self, subscription: Subscription, handler: Any, **options: Any) -> Consumer:
         """A consumer of `Ping`s that never waits between deliveries."""
