@@ -12,7 +12,7 @@ from allocation import bootstrap
 from allocation.adapters.unit_of_work import FakeUnitOfWork
 from allocation.domain import commands, events
 from allocation.domain.model import Product
-from allocation.service_layer.handlers import InvalidBatchref, InvalidSku
+from allocation.service_layer.handlers import DuplicateBatchref, InvalidBatchref, InvalidSku
 from tactical import Event, InMemoryStore, MessageBus
 
 
@@ -73,6 +73,13 @@ class TestAddBatch:
         product = committed_product(store, "GARISH-RUG")
         assert product is not None
         assert [b.reference for b in product.batches] == ["b1", "b2"]
+        assert store.keys(Product) == ["GARISH-RUG"]
+
+    def test_refuses_a_reference_that_exists(self, bus: MessageBus, store: InMemoryStore) -> None:
+        """A batch reference is unique across products: a second one is refused, unwritten."""
+        bus.handle(commands.CreateBatch("b1", "GARISH-RUG", 100, eta=None))
+        with pytest.raises(DuplicateBatchref, match=r"^Batch b1 already exists$"):
+            bus.handle(commands.CreateBatch("b1", "CRUNCHY-ARMCHAIR", 5, eta=None))
         assert store.keys(Product) == ["GARISH-RUG"]
 
 

@@ -1,6 +1,6 @@
-"""Notifications adapters: email for production, the console for demos.
+"""Notifications adapters: email for production, the console for demos, and none at all.
 
-Both implement the service layer's `Notifications` port
+Each implements the service layer's `Notifications` port
 (`allocation.service_layer.handlers.Notifications`): a ``send(destination, message)``.
 """
 
@@ -75,3 +75,30 @@ class ConsoleNotifications:
         """Write ``message`` and its ``destination`` on one line."""
         stream = sys.stdout if self._stream is None else self._stream
         stream.write(f"{self._prefix}notification to {destination}: {message}\n")
+
+
+class NotificationsNotConfiguredError(OSError):
+    """No mail server is configured, so no notification can be sent."""
+
+
+class UnconfiguredNotifications:
+    """Stands in for email when no mail server is configured: every notification fails.
+
+    The failure happens inside the event handler that sends it, where the message bus
+    retries it, logs it and dead-letters it; the request that caused it still succeeds.
+
+    Args:
+        setting: What to configure, named in the error.
+    """
+
+    def __init__(self, setting: str = "ALLOCATION_SMTP_HOST") -> None:
+        """Fail every notification, pointing at ``setting``."""
+        self._setting = setting
+
+    def send(self, destination: str, message: str, /) -> None:  # noqa: ARG002 - the port's shape
+        """Raise: there is nowhere to send ``message``.
+
+        Raises:
+            NotificationsNotConfiguredError: Always (the message is not in the error).
+        """
+        raise NotificationsNotConfiguredError(f"no mail server is configured: set {self._setting}")

@@ -1,1 +1,1 @@
-"""Entrypoints: the ways into the service (the command line; later HTTP and Redis)."""
+"""Entrypoints: the ways into the service (the command line, HTTP, Redis streams)."""

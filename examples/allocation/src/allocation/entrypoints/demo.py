@@ -1,28 +1,39 @@
-"""A guided tour of the allocation service, run in memory: ``allocation demo``.
+"""A guided tour of the allocation service: ``allocation demo``.
 
-Each step sends one command to the message bus and prints it, then the events it caused
-(in the order the bus handled them) and the command's result. The output is the same on
-every run: dates are fixed relative to a fixed "today", and no step depends on the order
-of a set.
+It runs the real service, its SQL unit of work and its read model, on the embedded
+database, SQLite, in a file of its own that it deletes afterwards: it needs no service, and
+leaves the configured database alone. Each step sends one command to the message bus and
+prints it, then the events it caused (in the order the bus handled them) and the command's
+result. The output is the same on every run: dates are fixed relative to a fixed "today",
+and no step depends on the order of a set.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import tempfile
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from allocation import views
+from allocation.adapters import orm
 from allocation.adapters.notifications import ConsoleNotifications
-from allocation.adapters.unit_of_work import FakeUnitOfWork
+from allocation.adapters.read_model import SqlAllocationsReadModel
+from allocation.adapters.schema import create_tables, open_database
+from allocation.adapters.unit_of_work import SqlUnitOfWork
 from allocation.bootstrap import bootstrap
-from allocation.domain import commands, events
+from allocation.domain import commands
 from allocation.service_layer import handlers
-from tactical import Event, InMemoryStore
+from tactical import Event
+from tactical.sqlalchemy import create_session_factory
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, TextIO
+
+    from sqlalchemy import Engine
 
     from tactical import Command, Message, MessageBus, Middleware
 
@@ -43,24 +54,15 @@ def describe(message: object) -> str:
 
 
 class Journal:
-    """Prints every event the service records, and keeps which batch each order is in.
-
-    Registered as a listener of every event, it is also a tiny read model: the kind of
-    view that the book keeps up to date with event handlers.
-    """
+    """Prints every event the service records: a listener of every event type."""
 
     def __init__(self, out: TextIO) -> None:
-        """Print to ``out``; no order is allocated yet."""
+        """Print to ``out``."""
         self.out = out
-        self.allocations: dict[str, str] = {}
 
     def __call__(self, event: Event) -> None:
-        """Print ``event`` and fold it into the allocations."""
+        """Print ``event``."""
         self.out.write(f"{INDENT}event    {describe(event)}\n")
-        if isinstance(event, events.Allocated):
-            self.allocations[event.orderid] = event.batchref
-        elif isinstance(event, events.Deallocated):
-            self.allocations.pop(event.orderid, None)
 
 
 def _announce_handlers(out: TextIO) -> Middleware:
@@ -76,15 +78,18 @@ def _announce_handlers(out: TextIO) -> Middleware:
 
 
 class _Tour:
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, engine: Engine) -> None:
         self.out = out
-        self.store = InMemoryStore()
-        self.journal = Journal(out)
+        orm.start_mappers()
+        create_tables(engine)
+        self.sessions = create_session_factory(engine)
+        self.read_model = SqlAllocationsReadModel(engine)
         self.bus: MessageBus = bootstrap(
-            uow=functools.partial(FakeUnitOfWork, self.store),
+            uow=functools.partial(SqlUnitOfWork, self.sessions),
             notifications=ConsoleNotifications(out, prefix=NESTED),
+            read_model=self.read_model,
             middleware=[_announce_handlers(out)],
-            listeners=[self.journal],
+            listeners=[Journal(out)],
         )
         self.steps = 0
 
@@ -102,12 +107,14 @@ class _Tour:
             outcome = "not allocated" if result is None else f"allocated to {result}"
             self.say(f"{INDENT}result   {outcome}")
 
-    def show_allocations(self) -> None:
-        self.say("\nWhere each order is (kept from the events above):")
-        for orderid, batchref in sorted(self.journal.allocations.items()):
-            self.say(f"{INDENT}{orderid:<9} -> {batchref}")
-        self.say(f"\nThe batches of {SKU} (read through a unit of work):")
-        with FakeUnitOfWork(self.store) as uow:
+    def show_allocations(self, orderids: list[str]) -> None:
+        self.say("\nWhere each order is (the read model, kept up to date by event handlers):")
+        for orderid in orderids:
+            found = views.allocations(orderid, self.read_model)
+            where = ", ".join(row["batchref"] for row in found) or "nowhere"
+            self.say(f"{INDENT}{orderid:<9} -> {where}")
+        self.say(f"\nThe batches of {SKU} (the aggregate, read through a unit of work):")
+        with SqlUnitOfWork(self.sessions) as uow:
             product = uow.products.get(SKU)
             batches = [] if product is None else product.batches
             for batch in batches:
@@ -122,12 +129,21 @@ class _Tour:
 
 def run(out: TextIO) -> None:
     """Walk through batches, allocation, running out of stock and a batch that shrinks."""
-    tour = _Tour(out)
+    with tempfile.TemporaryDirectory(prefix="allocation-demo-") as folder:
+        engine = open_database(f"sqlite:///{Path(folder) / 'demo.sqlite3'}")
+        try:
+            _walk(_Tour(out, engine))
+        finally:
+            engine.dispose()
+
+
+def _walk(tour: _Tour) -> None:
     eta = TODAY + timedelta(days=14)
     tour.say('The allocation service of "Architecture Patterns with Python", on tactical.')
     tour.say("Each step sends a command to the message bus; under it come the events it")
     tour.say("caused, in the order the bus handled them, and the command's result.")
-    tour.say(f"Everything runs in memory. Today is {TODAY}.")
+    tour.say("It all runs on SQLite, in a throw-away file: no service is needed.")
+    tour.say(f"Today is {TODAY}.")
 
     tour.step(f"Stock arrives: 10 clocks in the warehouse, 50 on a ship due on {eta}.")
     tour.send(commands.CreateBatch("warehouse", SKU, 10, eta=None))
@@ -148,4 +164,4 @@ def run(out: TextIO) -> None:
     )
     tour.send(commands.ChangeBatchQuantity("warehouse", 4))
 
-    tour.show_allocations()
+    tour.show_allocations(["order-1", "order-2", "order-3"])

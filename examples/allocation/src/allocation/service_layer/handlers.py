@@ -2,8 +2,9 @@
 
 Handlers take the message (primitives only) and their dependencies by parameter name:
 ``uow`` is the unit of work of the current `MessageBus.handle` call, ``notifications`` a
-`Notifications`. Each handler opens the unit of work, does one thing to one product, and
-commits; the bus then handles the events that the product recorded.
+`Notifications`, ``read_model`` the `AllocationsReadModel`. Each command handler opens the
+unit of work, does one thing to one product, and commits; the bus then handles the events
+that the product recorded.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from allocation.domain.model import Batch, OrderLine, Product
 
 if TYPE_CHECKING:
     from allocation.domain import events
+    from allocation.service_layer.read_model import AllocationsReadModel
     from allocation.service_layer.unit_of_work import AllocationUnitOfWork
 
 OUT_OF_STOCK_DESTINATION = "stock@made.com"
@@ -29,6 +31,10 @@ class InvalidBatchref(ValueError):  # noqa: N818 - named like InvalidSku
     """A command named a batch reference that the service does not know."""
 
 
+class DuplicateBatchref(ValueError):  # noqa: N818 - named like InvalidSku
+    """A command would add a batch with a reference that another batch has."""
+
+
 class Notifications(Protocol):
     """The port through which the service tells people things (email, in production)."""
 
@@ -38,8 +44,14 @@ class Notifications(Protocol):
 
 
 def add_batch(command: commands.CreateBatch, uow: AllocationUnitOfWork) -> None:
-    """Add a batch to its product, creating the product on its first batch."""
+    """Add a batch to its product, creating the product on its first batch.
+
+    Raises:
+        DuplicateBatchref: A batch (of any product) has this reference already.
+    """
     with uow:
+        if uow.products.get_by_batchref(command.ref) is not None:
+            raise DuplicateBatchref(f"Batch {command.ref} already exists")
         product = uow.products.get(command.sku)
         if product is None:
             product = Product(command.sku, batches=[])
@@ -96,3 +108,15 @@ def reallocate(event: events.Deallocated, uow: AllocationUnitOfWork) -> None:
 def send_out_of_stock_notification(event: events.OutOfStock, notifications: Notifications) -> None:
     """Tell the stock team that a product ran out."""
     notifications.send(OUT_OF_STOCK_DESTINATION, f"Out of stock for {event.sku}")
+
+
+def add_allocation_to_read_model(event: events.Allocated, read_model: AllocationsReadModel) -> None:
+    """Record in the read model where the line went."""
+    read_model.add(event.orderid, event.sku, event.batchref)
+
+
+def remove_allocation_from_read_model(
+    event: events.Deallocated, read_model: AllocationsReadModel
+) -> None:
+    """Forget in the read model where the line was; `reallocate` records where it goes next."""
+    read_model.remove(event.orderid, event.sku)
