@@ -26,8 +26,10 @@ $(BENCH_STAMP): $(STAMP)
 demo: $(STAMP)  ## Run the example's main job on embedded defaults.
 	$(BIN)/allocation demo
 
-test: $(STAMP)  ## Run the tests (services are used when reachable).
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: $(STAMP)  ## Run the tests (services are used when reachable), with branch coverage.
+	$(BIN)/python -m pytest --cov=tactical --cov-branch --cov-report= $(PYTEST_ARGS)
+	$(BIN)/coverage report --include='*/tactical/_*.py' --fail-under=95 | tail -n 1
+	$(BIN)/coverage report --skip-covered
 
 lint: $(STAMP)  ## ruff check and ruff format --check.
 	$(BIN)/ruff check .

@@ -665,3 +665,36 @@ class TestConstruction:
         bus = MessageBus(uow=ScriptedUnitOfWork)
         with pytest.raises(TypeError, match="not a Command or an Event: str"):
             bus.handle("Start")  # type: ignore[arg-type]
+
+
+class TestCommandsRecordedByAggregates:
+    def test_a_command_collected_from_the_unit_of_work_goes_to_its_handler(self) -> None:
+        """A command a handler's aggregate recorded (the book's ``messages``) is handled in turn."""
+        trace: list[str] = []
+        uow = ScriptedUnitOfWork()
+
+        def start(command: Start, uow: ScriptedUnitOfWork, /) -> str:
+            trace.append(f"start {command.ident}")
+            if command.ident == "first":
+                uow.pending.append(Start("second"))  # type: ignore[arg-type]
+            return command.ident
+
+        bus = MessageBus(uow=lambda: uow, commands={Start: start}, **no_wait())
+        assert bus.handle(Start("first")) == "first"
+        assert trace == ["start first", "start second"]
+
+    def test_a_conflict_in_a_collected_command_is_retried(self) -> None:
+        """A collected command that meets a conflict is re-run like the first one."""
+        attempts: list[str] = []
+        uow = ScriptedUnitOfWork()
+
+        def start(command: Start, uow: ScriptedUnitOfWork, /) -> None:
+            attempts.append(command.ident)
+            if command.ident == "first":
+                uow.pending.append(Start("second"))  # type: ignore[arg-type]
+            elif attempts.count("second") == 1:
+                raise ConcurrencyError("changed meanwhile")
+
+        bus = MessageBus(uow=lambda: uow, commands={Start: start}, **no_wait())
+        bus.handle(Start("first"))
+        assert attempts == ["first", "second", "second"]

@@ -17,7 +17,8 @@ ENABLED = 'pytest_plugins = ["tactical.testing.plugin"]\n'
 def run(pytester: pytest.Pytester, tests: str) -> pytest.RunResult:
     pytester.makeconftest(ENABLED)
     pytester.makepyfile(tests)
-    return pytester.runpytest(*QUIET, "-W", "error")
+    # A subprocess: in this process the plugin module is already imported (by the doctests).
+    return pytester.runpytest_subprocess(*QUIET, "-W", "error")
 
 
 def test_the_plugin_is_not_registered_as_an_entry_point() -> None:
