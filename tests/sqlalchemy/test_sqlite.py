@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy
+from sqlalchemy import Column, Integer, MetaData, Table, inspect
 from tests.sqlalchemy.conftest import BasketUnitOfWork, Statements
 
 from tactical.sqlalchemy import (
     BUSY_TIMEOUT,
     configure_sqlite,
     create_engine,
+    create_schema,
     create_session_factory,
 )
 from tactical.testing.sample import Basket
@@ -131,3 +134,39 @@ def test_other_connections_begin_ordinary_transactions(
     with sqlite_engine.begin() as connection:
         connection.exec_driver_sql("SELECT 1")
     assert recorded.sent == ["BEGIN", "SELECT 1"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_processes_starting_together_can_all_create_the_schema(
+    backend: str, sqlite_url: str, request: pytest.FixtureRequest, unique_name: str
+) -> None:
+    """Four creators released together all succeed, and the tables exist once."""
+    url = sqlite_url if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    metadata = MetaData()
+    names = [f"{unique_name}_{n}".replace("-", "_") for n in range(3)]
+    for name in names:
+        Table(name, metadata, Column("id", Integer, primary_key=True))
+    engines = [create_engine(url) for _ in range(4)]
+    start = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def create(engine: Engine) -> None:
+        start.wait()
+        try:
+            create_schema(engine, metadata)
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=create, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        assert set(names) <= set(inspect(engines[0]).get_table_names())
+    finally:
+        with engines[0].begin() as connection:
+            metadata.drop_all(connection)
+        for engine in engines:
+            engine.dispose()

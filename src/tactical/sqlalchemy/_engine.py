@@ -5,11 +5,15 @@ The settings, and why, are documented on `configure_sqlite`, where the reference
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import sqlalchemy
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from tactical.sqlalchemy._errors import translate
 
 if TYPE_CHECKING:
     from sqlalchemy import URL, Connection, Engine, MetaData
@@ -134,7 +138,7 @@ def configure_sqlite(
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor, busy_timeout)
             cursor.execute(pragma_synchronous)
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
@@ -144,6 +148,28 @@ def configure_sqlite(
     event.listen(engine, "connect", set_pragmas)
     event.listen(engine, "begin", _begin)
     return engine
+
+
+def _use_wal(cursor: Any, busy_timeout: float) -> None:
+    """Switch the database file to WAL, which it then keeps; once is enough for all.
+
+    Switching needs a moment alone with the file, and SQLite answers "database is locked" at
+    once, without the busy timeout, when other connections (say, workers starting together)
+    are switching too: wait for whichever of them wins, within the busy timeout.
+    """
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+        else:
+            return
 
 
 def _begin(connection: Connection) -> None:
@@ -209,6 +235,14 @@ def create_session_factory(bind: Engine | str | URL, /) -> sessionmaker[Session]
 def create_schema(bind: Engine, metadata: MetaData, /) -> None:
     """Create the tables of ``metadata`` that do not exist yet, in one transaction.
 
+    Safe when several processes start together and all create the schema: on SQLite the
+    write lock is taken first (``BEGIN IMMEDIATE``, waiting up to the busy timeout), on
+    PostgreSQL a transaction-scoped advisory lock serialises the creators, so each one sees
+    the tables the others made instead of failing on them.
+
+    Raises:
+        PersistenceError: The database refused (it is down, or the user may not create tables).
+
     Example:
         >>> from sqlalchemy import Column, MetaData, String, Table, inspect
         >>> metadata = MetaData()
@@ -219,5 +253,23 @@ def create_schema(bind: Engine, metadata: MetaData, /) -> None:
         ['products']
         >>> engine.dispose()
     """
-    with bind.begin() as connection:
-        metadata.create_all(connection)
+    try:
+        with bind.connect() as connection:
+            if is_sqlite(connection):
+                connection.execution_options(**{DEFER_BEGIN: True})
+            with connection.begin():
+                if is_sqlite(connection):
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                elif connection.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK}
+                    )
+                metadata.create_all(connection)
+    except Exception as error:
+        replacement = translate(error)
+        if replacement is None:
+            raise
+        raise replacement from error
+
+
+_SCHEMA_LOCK: Final = 0x7461637469636C  # "tactic" in ASCII: an advisory lock key of our own

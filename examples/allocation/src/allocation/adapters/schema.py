@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from sqlalchemy.exc import DBAPIError
-
 from allocation.adapters import messaging, orm, read_model
-from tactical import Backoff, retry
 from tactical.sqlalchemy import create_engine, create_schema
 
 if TYPE_CHECKING:
@@ -19,10 +16,6 @@ metadata: Final[MetaData] = orm.metadata
 """Every table: the aggregates' (`orm`), the read model's, the outbox and the inbox."""
 # Imported for the tables they add to the metadata.
 assert read_model.allocations_view.metadata is messaging.outbox.metadata is metadata
-
-# Two processes that start together (serve and consume, or two workers) may both find a
-# table missing; the second CREATE then fails, and trying again finds it there.
-_RACE: Final = Backoff(initial=0.05, factor=2.0, cap=1.0, attempts=6)
 
 
 def open_database(url: str) -> Engine:
@@ -37,8 +30,10 @@ def open_database(url: str) -> Engine:
 def create_tables(engine: Engine) -> None:
     """Create the tables that do not exist yet; existing tables and rows are left alone.
 
+    Processes that start together (serve and consume, or two workers) may all call it.
+
     Raises:
-        tactical.RetryError: The database kept refusing (it is down, or the user may not
+        tactical.PersistenceError: The database refused (it is down, or the user may not
             create tables).
     """
-    retry(on=DBAPIError, backoff=_RACE).call(create_schema, engine, metadata)
+    create_schema(engine, metadata)
