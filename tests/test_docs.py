@@ -4,8 +4,10 @@ Each ```python block is one test, named after its file and line. The blocks of o
 order in one namespace (a module of its own), so a page reads like a session, and each
 ``test_*`` function that a block defines is then called, as pytest would. A block that includes
 files (pymdownx.snippets' block form: a ``--8<--`` line, the paths, a ``--8<--`` line) runs
-the files' text, exactly as the page shows it. A block that must not run is preceded by
-``<!-- skip: the reason -->``.
+the files' text, exactly as the page shows it; a block that includes one whole module of the
+tutorial's package imports that module instead, as the reader's code does, and takes its
+names: the package is shared by every page, so its tables and mappings are defined once. A
+block that must not run is preceded by ``<!-- skip: the reason -->``.
 """
 
 from __future__ import annotations
@@ -155,6 +157,13 @@ def page_module(page: Path) -> types.ModuleType:
 
 def execute(block: Block, module: types.ModuleType) -> None:
     """Run a block in a page's module; tracebacks point at the page (or included file) line."""
+    if block.origin.suffix == ".py" and block.origin.is_relative_to(TUTORIAL_CODE):
+        name = ".".join(block.origin.relative_to(TUTORIAL_CODE).with_suffix("").parts)
+        imported = importlib.import_module(name)
+        module.__dict__.update(
+            (key, value) for key, value in vars(imported).items() if not key.startswith("__")
+        )
+        return
     source = "\n" * (block.origin_line - 1) + block.source
     code = compile(source, str(block.origin), "exec", dont_inherit=True)
     before = dict(module.__dict__)
@@ -213,7 +222,7 @@ def test_snippet_sections_are_extracted(tmp_path: Path) -> None:
 
 # The reference --------------------------------------------------------------------------------
 
-PACKAGES = ["tactical", "tactical.testing", "tactical.sqlalchemy"]
+PACKAGES = ["tactical", "tactical.testing", "tactical.sqlalchemy", "tactical.redis"]
 
 # Public names whose docstrings have no example yet; a strict xfail, so adding the example
 # makes the test fail until the name is removed from here.
@@ -281,7 +290,8 @@ def test_core_names_are_all_public() -> None:
 
 # The guarantees ---------------------------------------------------------------------------------
 
-CONTRACTS = ROOT / "src" / "tactical" / "testing" / "_contracts.py"
+CONTRACTS = sorted((ROOT / "src" / "tactical" / "testing").glob("_*contracts.py"))
+"""The modules of the contract suites, whose cases the tests of every adapter inherit."""
 
 
 def guarantee_references() -> list[str]:
@@ -298,5 +308,14 @@ def test_each_guarantee_names_an_existing_test(reference: str) -> None:
     defined = re.compile(rf"^\s*def {name}\(", flags=re.MULTILINE)
     if len(scopes) > 1:
         assert re.search(rf"^class {scopes[0]}\b", source, flags=re.MULTILINE), reference
-    in_contracts = defined.search(CONTRACTS.read_text(encoding="utf-8")) is not None
+    in_contracts = any(defined.search(each.read_text(encoding="utf-8")) for each in CONTRACTS)
     assert defined.search(source) or in_contracts, f"no test {name} in {path}"
+
+
+def test_the_guarantees_name_tests_of_every_kind() -> None:
+    """The page is read: references to plain tests, to test classes and to contract cases."""
+    references = guarantee_references()
+    assert len(CONTRACTS) >= 2
+    assert any(reference.count("::") == 1 for reference in references)
+    assert any("TestRedisConsumer::" in reference for reference in references)
+    assert any("test_processes.py::" in reference for reference in references)

@@ -63,10 +63,14 @@ SECTIONS = [
 PAGES_WITH_CODE = [
     "",
     "tutorial/model/",
+    "tutorial/outbox/",
     "howto/concurrency/",
+    "howto/dead-letters/",
     "reference/bus/",
     "reference/exceptions/",
 ]
+# Pages that show a hand-drawn diagram (an SVG in docs/assets).
+PAGES_WITH_DIAGRAMS = ["", "tutorial/bootstrap/", "explanation/outbox-and-inbox/"]
 
 pytestmark = pytest.mark.slow
 
@@ -317,6 +321,7 @@ def test_the_search_index_exists(site: str) -> None:
         index = json.load(response)
     locations = {entry["location"].split("#")[0] for entry in index["docs"]}
     assert {"tutorial/model/", "reference/bus/", "guarantees/"} <= locations
+    assert {"tutorial/inbox/", "howto/distributed/", "explanation/outbox-and-inbox/"} <= locations
     text = " ".join(entry["text"] for entry in index["docs"])
     assert "ConcurrencyError" in text
 
@@ -336,7 +341,26 @@ def test_the_search_box_finds_pages(site: str, browser: Browser) -> None:
     assert any("aggregates" in href for href in hrefs), hrefs
 
 
-@pytest.mark.parametrize("page", ["", "tutorial/bootstrap/", "reference/retry/", "benchmarks/"])
+@pytest.mark.parametrize("page", PAGES_WITH_DIAGRAMS)
+def test_diagrams_are_drawn(site: str, browser: Browser, page: str) -> None:
+    """Each diagram on the page loads, from the site itself, and has a size and a description."""
+    browser.open(site + page)
+    images = browser.wait_for(
+        "(() => { const found = Array.from(document.querySelectorAll('article img'),"
+        " i => ({src: i.src, done: i.complete, width: i.naturalWidth, alt: i.alt}))"
+        ".filter(i => i.src.endsWith('.svg'));"
+        " return found.length && found.every(i => i.done) ? found : null; })()"
+    )
+    for image in images:
+        assert image["src"].startswith(site), image
+        assert image["width"] > 0, f"{image['src']} did not render"
+        assert len(image["alt"]) > 40, f"{image['src']} has no real description"
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["", "tutorial/bootstrap/", "reference/retry/", "benchmarks/", "explanation/outbox-and-inbox/"],
+)
 def test_nothing_is_fetched_from_another_host(site: str, browser: Browser, page: str) -> None:
     """Every resource a page loads (styles, scripts, images, the search index) is local."""
     browser.open(site + page)

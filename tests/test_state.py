@@ -408,3 +408,48 @@ class TestGraphsAndContainers:
         copied.value[0] = 0
         assert original.value == bytearray(b"ab")
         assert not same_state(original, copied)
+
+
+class Gadget(Aggregate, key="code"):
+    def __init__(self, code: str, qty: int) -> None:
+        self.code = code
+        self.qty = qty
+
+
+class TestClassesMappedLater:
+    def test_the_fake_keeps_working_when_a_class_is_mapped_and_unmapped(self) -> None:
+        """Tests on the fake may run before and after others map the same class with SQLAlchemy."""
+        from sqlalchemy import Column, Integer, String, Table
+        from sqlalchemy.orm import registry
+
+        from tactical import InMemoryStore, InMemoryUnitOfWork
+        from tactical.sqlalchemy import map_aggregate, version_column
+
+        store = InMemoryStore()
+
+        def add_and_change(code: str) -> None:
+            with InMemoryUnitOfWork(store) as uow:
+                uow.repository(Gadget).add(Gadget(code, 1))
+                uow.commit()
+            with InMemoryUnitOfWork(store) as uow:
+                gadget = uow.repository(Gadget).get(code)
+                assert gadget is not None
+                gadget.qty += 1
+                uow.commit()
+
+        add_and_change("before")
+        mappers = registry()
+        table = Table(
+            "gadgets",
+            mappers.metadata,
+            Column("code", String(10), primary_key=True),
+            Column("qty", Integer),
+            version_column(),
+        )
+        map_aggregate(mappers, Gadget, table)
+        try:
+            add_and_change("mapped")
+        finally:
+            mappers.dispose()
+        add_and_change("after")
+        assert [store.version_of(Gadget, code) for code in store.keys(Gadget)] == [2, 2, 2]

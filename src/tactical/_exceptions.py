@@ -8,7 +8,7 @@ know about tactical still handles it sensibly::
     ├── ConcurrencyError (RuntimeError)      an aggregate changed under this unit of work
     ├── TransactionError (RuntimeError)      a unit of work used outside its `with` block
     ├── PersistenceError (RuntimeError)      the database failed, and it was not a conflict
-    ├── NoHandlerError (LookupError)        a command with no handler
+    ├── NoHandlerError (LookupError)         a command with no handler
     ├── BootstrapError (TypeError)           handlers or dependencies that cannot be wired
     ├── RegistrationError (TypeError)        a message type that cannot be registered for JSON
     ├── SerializationError (ValueError)      a message that cannot be written as JSON

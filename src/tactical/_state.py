@@ -267,7 +267,8 @@ _PLANS: dict[type[Any], _Plan] = {}
 
 def _plan_of(cls: type[Any]) -> _Plan:
     plan = _PLANS.get(cls)
-    if plan is None:
+    # A class can be mapped (or unmapped) by SQLAlchemy after its plan was made.
+    if plan is None or plan.manager is not getattr(cls, "_sa_class_manager", None):
         plan = _PLANS[cls] = _Plan(cls)
     return plan
 

@@ -1,4 +1,4 @@
-"""The box office's unit of work holds to tactical's contracts."""
+"""The box office's units of work, in memory and on SQLite, hold to tactical's contracts."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from boxoffice.database import SqlBoxOffice, clear_mappers, metadata, start_mappers
 from boxoffice.model import Show, seating
 from boxoffice.unit_of_work import FakeBoxOffice
 
 from tactical import InMemoryStore
+from tactical.sqlalchemy import create_engine, create_schema, create_session_factory
 from tactical.testing import RepositoryContract, UnitOfWorkContract
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from boxoffice.unit_of_work import BoxOfficeUnitOfWork
 
@@ -60,3 +63,31 @@ class TestBoxOfficeUnitOfWork(ShowHooks, UnitOfWorkContract):
     @pytest.fixture
     def unit_of_work(self) -> Callable[[], FakeBoxOffice]:
         return functools.partial(FakeBoxOffice, InMemoryStore())
+
+
+@pytest.fixture(scope="module")
+def mapped() -> Iterator[None]:
+    """The model mapped onto the tables while this module's database tests run."""
+    start_mappers()
+    yield
+    clear_mappers()
+
+
+@pytest.mark.usefixtures("mapped")
+class OnSQLite:
+    """The same hooks on the database: each test gets a SQLite file of its own."""
+
+    @pytest.fixture
+    def unit_of_work(self, tmp_path: Path) -> Iterator[Callable[[], SqlBoxOffice]]:
+        engine = create_engine(f"sqlite:///{tmp_path / 'boxoffice.db'}")
+        create_schema(engine, metadata)
+        yield functools.partial(SqlBoxOffice, create_session_factory(engine))
+        engine.dispose()
+
+
+class TestShowRepositoryOnSQLite(ShowHooks, OnSQLite, RepositoryContract):
+    pass
+
+
+class TestBoxOfficeUnitOfWorkOnSQLite(ShowHooks, OnSQLite, UnitOfWorkContract):
+    pass

@@ -155,6 +155,13 @@ def check_eviction_policy(client: redis.Redis) -> str | None:
     keys: an ``allkeys-*`` policy may delete a stream with everything pending in it; a
     ``volatile-*`` one deletes only keys with a TTL, which streams should never have. Returns
     ``None`` when the server does not let us ask (managed services often forbid CONFIG).
+
+    Example:
+        >>> class Server:  # stands in for a redis.Redis client here
+        ...     def config_get(self, name: str) -> dict[str, bytes]:
+        ...         return {name: b"noeviction"}
+        >>> check_eviction_policy(Server())
+        'noeviction'
     """
     try:
         reply = client.config_get("maxmemory-policy")

@@ -45,6 +45,14 @@ class RedisSubscription:
         group: The consumer group.
         consumer: This consumer's name, stable across restarts (a pod or host name), so
             that its pending entries come back to it.
+
+    Example:
+        >>> import redis
+        >>> client = redis.Redis()  # connects on the first command, not here
+        >>> subscription = RedisSubscription(client, "line_allocated", "billing", "worker-1")
+        >>> subscription.stream, subscription.group, subscription.consumer
+        ('line_allocated', 'billing', 'worker-1')
+        >>> client.close()
     """
 
     def __init__(self, client: redis.Redis, stream: str, group: str, consumer: str) -> None:
