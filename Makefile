@@ -44,7 +44,7 @@ typecheck: $(STAMP)  ## mypy --strict over src, tests and examples; pyright stri
 	$(BIN)/pyright
 
 docs: $(STAMP)  ## Build the docs site strictly (offline).
-	$(BIN)/mkdocs build --strict  # not --quiet: it hides the warnings that --strict counts
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict  # not --quiet: it hides the warnings that --strict counts
 
 docs-serve: $(STAMP)  ## Serve the docs on localhost:8000.
 	$(BIN)/mkdocs serve
