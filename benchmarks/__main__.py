@@ -3,7 +3,8 @@
 Each variant runs in a fresh interpreter (``python -m benchmarks.run``), several rounds in
 rotating order; the ratio to the baseline is taken within each round, and the median reported.
 Results go to ``benchmarks/results/latest.json`` (``quick.json`` for ``--quick``), merged with
-the workloads already there; a full W1 run also redraws ``docs/assets/benchmarks-w1.svg``.
+the workloads already there; a full W1 or W2 run also redraws its chart,
+``docs/assets/benchmarks-w1.svg`` or ``docs/assets/benchmarks-w2.svg``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from benchmarks._report import (
 )
 
 RESULTS = ROOT / "benchmarks" / "results"
-CHART = ROOT / "docs" / "assets" / "benchmarks-w1.svg"
+CHARTS = {
+    "W1": ROOT / "docs" / "assets" / "benchmarks-w1.svg",
+    "W2": ROOT / "docs" / "assets" / "benchmarks-w2.svg",
+}
 ROUNDS = 5
 QUICK_ROUNDS = 2
 
@@ -78,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--chart",
         action="store_true",
-        help="only redraw the W1 chart from the results file, running nothing",
+        help="only redraw the W1 and W2 charts from the results file, running nothing",
     )
     return parser
 
@@ -89,15 +93,19 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(arguments)
     output: Path = args.output or RESULTS / ("quick.json" if args.quick else "latest.json")
     if args.chart:
-        w1: VariantWorkloadResult = load(output)["W1"]
-        CHART.write_text(chart_svg(w1), encoding="utf-8")
-        print(f"wrote {_relative(CHART)} from {_relative(output)}")
+        recorded = load(output)
+        for name, chart in CHARTS.items():
+            if name in recorded:
+                drawn: VariantWorkloadResult = recorded[name]
+                chart.write_text(chart_svg(drawn), encoding="utf-8")
+                print(f"wrote {_relative(chart)} from {_relative(output)}")
         return 0
     if args.rounds is not None and args.rounds < 1:
         _parser().error("--rounds must be at least 1")
     command = shlex.join(["python", "-m", "benchmarks", *arguments])
     results: dict[str, object] = {}
     tables: list[str] = []
+    drawn_charts: list[str] = []
     for name in args.workload:
         machine = machine_facts()
         if name in VARIANT_WORKLOADS:
@@ -113,9 +121,10 @@ def main(argv: list[str] | None = None) -> int:
             machine["load_average_after"] = load_average()
             results[name] = result
             tables.append(variant_table(result))
-            if name == "W1" and not args.quick and args.variant is None:
-                CHART.parent.mkdir(parents=True, exist_ok=True)
-                CHART.write_text(chart_svg(result), encoding="utf-8")
+            if name in CHARTS and not args.quick and args.variant is None:
+                CHARTS[name].parent.mkdir(parents=True, exist_ok=True)
+                CHARTS[name].write_text(chart_svg(result), encoding="utf-8")
+                drawn_charts.append(_relative(CHARTS[name]))
         else:
             custom = CUSTOM_WORKLOADS[name]
             outcome = custom.run(
@@ -133,20 +142,27 @@ def main(argv: list[str] | None = None) -> int:
     print("\n\n".join(tables))
     print(
         f"\nresults: {_relative(output)}"
-        + (f"; chart: {_relative(CHART)}" if "W1" in results and not args.quick else "")
+        + (f"; charts: {', '.join(drawn_charts)}" if drawn_charts else "")
     )
     return 0 if _all_valid(results) else 1
 
 
 def _all_valid(results: dict[str, object]) -> bool:
-    """Whether every variant that ran produced the workload's checksum."""
+    """Whether every variant that ran produced the workload's checksum (and passed its checks)."""
     for result in results.values():
-        if not isinstance(result, dict) or result.get("kind") != "variants":
+        if not isinstance(result, dict):
             continue
-        for group in result["groups"]:
-            for variant in group["variants"]:
-                if variant["status"].startswith("invalid"):
-                    return False
+        kind = result.get("kind")
+        if kind == "variants":
+            for group in result["groups"]:
+                for variant in group["variants"]:
+                    if variant["status"].startswith("invalid"):
+                        return False
+        elif kind == "contention":
+            if any(row["failures"] for row in result["rows"] if row["successes"]):
+                return False
+        elif kind == "redis" and any(row["status"].startswith("invalid") for row in result["rows"]):
+            return False
     return True
 
 

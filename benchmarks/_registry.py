@@ -1,14 +1,17 @@
 """The workloads that ``python -m benchmarks`` knows, by name (see WORKLOADS.md).
 
-To add one (W2, W3, W5), write its variants as functions ``(params) -> Measurement`` in a
-module of their own and add a `VariantWorkload` here; a workload of another shape implements
-`CustomWorkload`, as W4 does.
+To add one, write its variants as functions ``(params) -> Measurement`` in a module of their
+own and add a `VariantWorkload` here (W1, W2); a workload of another shape implements
+`CustomWorkload` (W3, W4, W5).
 """
 
 from __future__ import annotations
 
+from benchmarks._databases import BACKENDS
 from benchmarks._harness import CustomWorkload, Group, VariantWorkload
+from benchmarks.w3_contention import ContentionWorkload
 from benchmarks.w4_import import ImportWorkload
+from benchmarks.w5_redis import RedisWorkload
 
 W1 = VariantWorkload(
     name="W1",
@@ -54,7 +57,35 @@ W1_SCALING = VariantWorkload(
     group_label="batches per product",
 )
 
-VARIANT_WORKLOADS: dict[str, VariantWorkload] = {w.name: w for w in (W1, W1_SCALING)}
-CUSTOM_WORKLOADS: dict[str, CustomWorkload] = {"W4": ImportWorkload()}
-ALL = [*VARIANT_WORKLOADS, *CUSTOM_WORKLOADS]
+W2 = VariantWorkload(
+    name="W2",
+    title="persist (one transaction per command)",
+    unit="command",
+    baseline="limit",
+    variants={
+        "limit": "benchmarks.w2_persist:limit",
+        "floor": "benchmarks.w2_persist:floor",
+        "tactical": "benchmarks.w2_persist:tactical",
+        "eventsourcing": "benchmarks.w2_eventsourcing:run",
+    },
+    groups=tuple(
+        Group(
+            name=name,
+            params={"n": 2_000, "products": 200, "backend": backend},
+            quick={"n": 200, "products": 20, "backend": backend},
+            # The timed commands are W1's quick data set (the warm-up has products of its
+            # own), so the read model's checksum is W1's at n=2,000, P=200.
+            expected="d0ab7b38ea70",
+        )
+        for backend, name in BACKENDS.items()
+    ),
+    targets={"tactical": 1.10},
+    group_label="database",
+)
+
+VARIANT_WORKLOADS: dict[str, VariantWorkload] = {w.name: w for w in (W1, W1_SCALING, W2)}
+CUSTOM_WORKLOADS: dict[str, CustomWorkload] = {
+    w.name: w for w in (ContentionWorkload(), ImportWorkload(), RedisWorkload())
+}
+ALL = sorted([*VARIANT_WORKLOADS, *CUSTOM_WORKLOADS])
 """Every workload, in the order a full run takes them."""

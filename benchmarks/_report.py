@@ -93,10 +93,14 @@ def variant_table(result: VariantWorkloadResult) -> str:
         lines.extend(_variant_row(variant) for variant in group["variants"])
         return "\n".join(lines)
     names = [variant["name"] for variant in result["groups"][0]["variants"]]
+    shared = {
+        name: value
+        for name, value in result["groups"][0]["params"].items()
+        if all(group["params"].get(name) == value for group in result["groups"])
+    }
     lines.append(
         f"  µs/{result['unit']} (median ratio to {result['baseline']}); "
-        f"{result['rounds']} rounds; "
-        + _sizes({k: v for k, v in result["groups"][0]["params"].items() if k != "batches"})
+        f"{result['rounds']} rounds; " + _sizes(shared)
     )
     label = result["group_label"] or "group"
     lines.append(f"  {label:<22}" + "".join(f"{name:>20}" for name in names))
@@ -114,7 +118,30 @@ def variant_table(result: VariantWorkloadResult) -> str:
     for group in result["groups"]:
         cells = [_number(variant["overhead_us"], 1) for variant in group["variants"]]
         lines.append(f"  {group['name']:<22}" + "".join(f"{cell:>20}" for cell in cells))
+    lines.extend(_group_notes(result))
     return "\n".join(lines)
+
+
+def _group_notes(result: VariantWorkloadResult) -> list[str]:
+    """Per group: the checksum, the targets met or missed, and any variant not ``ok``."""
+    label = result["group_label"] or "group"
+    lines = []
+    for group in result["groups"]:
+        notes = [f"checksum {group['expected_checksum']}"]
+        for variant in group["variants"]:
+            if variant["target"] is not None:
+                met = variant["ratio"] is not None and variant["ratio"] <= variant["target"]
+                spread = ""
+                if variant["ratio_min"] is not None and variant["ratio_max"] is not None:
+                    spread = f", per round {variant['ratio_min']:.2f}-{variant['ratio_max']:.2f}"
+                notes.append(
+                    f"{variant['name']} ≤ {variant['target']:.2f}x {result['baseline']}: "
+                    f"{'met' if met else 'MISSED'} ({_number(variant['ratio'])}x{spread})"
+                )
+            if variant["status"] != "ok":
+                notes.append(f"{variant['name']}: {variant['status']}")
+        lines.append(f"  {label} {group['name']}: " + "; ".join(notes))
+    return lines
 
 
 def _variant_row(variant: VariantResult) -> str:
@@ -167,7 +194,12 @@ _TOP = 92
 _ROW = 34
 _BAR = 20
 _TICKS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
-_COLOURS = {"limit": "#718096", "tactical": "#2b6cb0", "tactical-fake": "#4a90d9"}
+_COLOURS = {
+    "limit": "#718096",
+    "floor": "#9ae6b4",
+    "tactical": "#2b6cb0",
+    "tactical-fake": "#4a90d9",
+}
 _OTHER = "#a0aec0"
 
 
@@ -181,21 +213,43 @@ def _log_scale(low: float, high: float, start: float, end: float) -> Callable[[f
     return x
 
 
+_HEADER = 24
+_LOW = 0.7
+
+
+def _shared_params(result: VariantWorkloadResult) -> dict[str, int]:
+    first = result["groups"][0]["params"]
+    return {
+        name: value
+        for name, value in first.items()
+        if all(group["params"].get(name) == value for group in result["groups"])
+    }
+
+
 def chart_svg(result: VariantWorkloadResult) -> str:
-    """An SVG bar chart of each variant's median ratio to the baseline, with the target line."""
-    group = result["groups"][0]
-    variants = group["variants"]
+    """An SVG bar chart of each variant's median ratio to the baseline, with the target line.
+
+    A workload of several groups (W2: one per database) gets a block of bars per group,
+    under the group's name, on one axis.
+    """
+    groups = result["groups"]
+    several = len(groups) > 1
+    variants = [v for group in groups for v in group["variants"]]
     ratios = [v["ratio"] for v in variants if v["ratio"] is not None]
     targets = [v["target"] for v in variants if v["target"] is not None]
     high = max([*ratios, *targets, 2.0]) * 1.25
-    low = 0.7
+    low = min([*ratios, _LOW]) * 0.85 if several else _LOW
+    ticks = [t for t in (0.05, 0.1, 0.2, 0.5, *_TICKS) if low <= t <= high]
     plot_end = _WIDTH - _RIGHT
     x = _log_scale(low, high, _LEFT, plot_end)
-    height = _TOP + _ROW * len(variants) + 56
+    body = len(variants) * _ROW + (len(groups) * _HEADER if several else 0)
+    height = _TOP + body + 56
     machine = result["machine"]
+    label = result["group_label"] or "group"
     subtitle = (
-        f"Log scale, shorter is faster. {_sizes(group['params'])}; median of "
-        f"{result['rounds']} rounds, each ratio taken within a round."
+        f"Log scale, shorter is faster. {_sizes(_shared_params(result))}"
+        + (f", one block per {label}" if several else "")
+        + f"; median of {result['rounds']} rounds, each ratio taken within a round."
     )
     facts = (
         f"Python {machine['python']} ({machine['implementation']}), {machine['cpu']}, "
@@ -219,10 +273,8 @@ def chart_svg(result: VariantWorkloadResult) -> str:
         f'<text x="16" y="46" font-size="11.5" fill="#4a5568">{escape(subtitle)}</text>',
         f'<text x="16" y="62" font-size="11.5" fill="#4a5568">{escape(facts)}</text>',
     ]
-    axis_bottom = _TOP + _ROW * len(variants) - 6
-    for tick in _TICKS:
-        if not low <= tick <= high:
-            continue
+    axis_bottom = _TOP + body - 6
+    for tick in ticks:
         tx = x(tick)
         out.append(
             f'<line x1="{tx:.1f}" y1="{_TOP - 8}" x2="{tx:.1f}" y2="{axis_bottom}" '
@@ -230,7 +282,7 @@ def chart_svg(result: VariantWorkloadResult) -> str:
         )
         out.append(
             f'<text x="{tx:.1f}" y="{axis_bottom + 16}" text-anchor="middle" '
-            f'fill="#4a5568" font-size="11.5">{tick}&#215;</text>'
+            f'fill="#4a5568" font-size="11.5">{tick:g}&#215;</text>'
         )
     for target in sorted(set(targets)):
         tx = x(target)
@@ -242,42 +294,59 @@ def chart_svg(result: VariantWorkloadResult) -> str:
             f'<text x="{tx + 4:.1f}" y="{_TOP - 16}" fill="#c53030" font-size="11.5">'
             f"target {target:g}&#215;</text>"
         )
-    for index, variant in enumerate(variants):
-        y = _TOP + index * _ROW
-        out.append(
-            f'<text x="{_LEFT - 10}" y="{y + _BAR / 2 + 4:.1f}" text-anchor="end" '
-            f">{escape(variant['name'])}</text>"
-        )
-        if variant["ratio"] is None:
-            reason = variant["status"].split(":")[0]
+    y = _TOP
+    for group in groups:
+        if several:
             out.append(
-                f'<text x="{_LEFT + 4}" y="{y + _BAR / 2 + 4:.1f}" fill="#c53030" '
-                f'font-style="italic">{escape(reason)}</text>'
+                f'<text x="16" y="{y + 16}" font-weight="600">{escape(group["name"])}</text>'
             )
-            continue
-        end = x(variant["ratio"])
-        colour = _COLOURS.get(variant["name"], _OTHER)
-        out.append(
-            f'<rect x="{_LEFT}" y="{y}" width="{max(end - _LEFT, 1):.1f}" height="{_BAR}" '
-            f'rx="2" fill="{colour}"/>'
-        )
-        label = f"{variant['ratio']:.2f}&#215; &#183; {escape(_number(variant['us_per_op']))} µs"
-        out.append(
-            f'<text x="{end + 6:.1f}" y="{y + _BAR / 2 + 4:.1f}" stroke="#ffffff" '
-            f'stroke-width="4" paint-order="stroke">{label}</text>'
-        )
+            y += _HEADER
+        for variant in group["variants"]:
+            out.extend(_bar(variant, x, y))
+            y += _ROW
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
+def _bar(variant: VariantResult, x: Callable[[float], float], y: float) -> list[str]:
+    out = [
+        (
+            f'<text x="{_LEFT - 10}" y="{y + _BAR / 2 + 4:.1f}" text-anchor="end" '
+            f">{escape(variant['name'])}</text>"
+        )
+    ]
+    if variant["ratio"] is None:
+        reason = variant["status"].split(":")[0]
+        out.append(
+            f'<text x="{_LEFT + 4}" y="{y + _BAR / 2 + 4:.1f}" fill="#c53030" '
+            f'font-style="italic">{escape(reason)}</text>'
+        )
+        return out
+    end = x(variant["ratio"])
+    colour = _COLOURS.get(variant["name"], _OTHER)
+    out.append(
+        f'<rect x="{_LEFT}" y="{y}" width="{max(end - _LEFT, 1):.1f}" height="{_BAR}" '
+        f'rx="2" fill="{colour}"/>'
+    )
+    label = f"{variant['ratio']:.2f}&#215; &#183; {escape(_number(variant['us_per_op']))} µs"
+    out.append(
+        f'<text x="{end + 6:.1f}" y="{y + _BAR / 2 + 4:.1f}" stroke="#ffffff" '
+        f'stroke-width="4" paint-order="stroke">{label}</text>'
+    )
+    return out
+
+
 def _description(result: VariantWorkloadResult) -> str:
     parts = []
-    for variant in result["groups"][0]["variants"]:
-        if variant["ratio"] is None:
-            parts.append(f"{variant['name']}: {variant['status']}")
-        else:
-            parts.append(
-                f"{variant['name']}: {variant['ratio']:.2f} times {result['baseline']}, "
-                f"{_number(variant['us_per_op'])} µs per {result['unit']}"
-            )
+    several = len(result["groups"]) > 1
+    for group in result["groups"]:
+        prefix = f"{group['name']}, " if several else ""
+        for variant in group["variants"]:
+            if variant["ratio"] is None:
+                parts.append(f"{prefix}{variant['name']}: {variant['status']}")
+            else:
+                parts.append(
+                    f"{prefix}{variant['name']}: {variant['ratio']:.2f} times "
+                    f"{result['baseline']}, {_number(variant['us_per_op'])} µs per {result['unit']}"
+                )
     return "; ".join(parts)

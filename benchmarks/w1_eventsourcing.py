@@ -93,8 +93,8 @@ class InvalidSkuError(ValueError):
 class AllocationService(Application[uuid.UUID]):  # type: ignore[misc, unused-ignore]
     """The allocation service as an eventsourcing application, with its read model."""
 
-    def __init__(self, view: AllocationsView) -> None:
-        super().__init__(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    def __init__(self, view: AllocationsView, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env=dict(env or {"PERSISTENCE_MODULE": "eventsourcing.popo"}))
         self.view = view
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
