@@ -18,7 +18,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from sqlalchemy import Column, Integer, event, inspect
-from sqlalchemy.orm import Mapper, joinedload
+from sqlalchemy.orm import Mapper, joinedload, selectinload
 
 from tactical._aggregate import Entity
 
@@ -117,7 +117,17 @@ def map_aggregate(
 class AggregateMapping:
     """What a unit of work needs to know about a mapped aggregate class, worked out once."""
 
-    __slots__ = ("__weakref__", "cls", "key", "loader", "mapper", "version")
+    __slots__ = (
+        "__weakref__",
+        "cls",
+        "key",
+        "loader",
+        "mapper",
+        "queries",
+        "sqlite_loader",
+        "sqlite_statements",
+        "version",
+    )
 
     def __init__(self, cls: type[Any], mapper: Mapper[Any], key: str, version: str) -> None:
         self.cls = cls
@@ -125,6 +135,16 @@ class AggregateMapping:
         self.key = key
         self.version = version
         self.loader: tuple[_AbstractLoad, ...] = _load_everything(mapper, frozenset({mapper}))
+        # SQLite materializes a LEFT JOIN of a parenthesized join (what joined loading of a
+        # relationship through a secondary table renders) in full, for every query: load those
+        # with a second statement instead, in the same read transaction.
+        self.sqlite_loader: tuple[_AbstractLoad, ...] = _load_everything(
+            mapper, frozenset({mapper}), secondary_apart=True
+        )
+        self.sqlite_statements = 1 + _secondaries(mapper, frozenset({mapper}))
+        """How many statements load the aggregate on SQLite."""
+        self.queries: dict[tuple[bool, bool], Any] = {}
+        """`get`'s statements, built once: by (locking, SQLite)."""
 
     def members(self, root: object) -> list[InstanceState[Any]]:
         """The states of the root and of every loaded object inside its aggregate."""
@@ -182,7 +202,20 @@ def _default_key(cls: type[Any], mapper: Mapper[Any]) -> str:
     return mapper.get_property_by_column(mapper.primary_key[0]).key
 
 
-def _load_everything(mapper: Mapper[Any], path: frozenset[Mapper[Any]]) -> tuple[Any, ...]:
+def _secondaries(mapper: Mapper[Any], path: frozenset[Mapper[Any]]) -> int:
+    """How many relationships through a secondary table the aggregate has, recursively."""
+    count = 0
+    for relationship in mapper.relationships:
+        target = relationship.mapper
+        if target not in path:
+            count += relationship.secondary is not None
+            count += _secondaries(target, path | {target})
+    return count
+
+
+def _load_everything(
+    mapper: Mapper[Any], path: frozenset[Mapper[Any]], *, secondary_apart: bool = False
+) -> tuple[Any, ...]:
     """Joined eager loads of every relationship, recursively, but never back up the path.
 
     Joined loading reads the whole aggregate in one statement, which every database
@@ -193,7 +226,10 @@ def _load_everything(mapper: Mapper[Any], path: frozenset[Mapper[Any]]) -> tuple
         target = relationship.mapper
         if target in path:
             continue
-        load = joinedload(relationship.class_attribute)
-        inner = _load_everything(target, path | {target})
+        if secondary_apart and relationship.secondary is not None:
+            load = selectinload(relationship.class_attribute)
+        else:
+            load = joinedload(relationship.class_attribute)
+        inner = _load_everything(target, path | {target}, secondary_apart=secondary_apart)
         loads.append(load.options(*inner) if inner else load)
     return tuple(loads)

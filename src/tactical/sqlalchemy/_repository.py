@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import make_transient
 
 from tactical._exceptions import ConcurrencyError, TransactionError
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from tactical.sqlalchemy._transaction import Transaction
 
 __all__ = ["SqlAlchemyRepository"]
+
+_KEY = "tactical_key"
 
 A = TypeVar("A")
 K = TypeVar("K")
@@ -154,11 +156,10 @@ class SqlAlchemyRepository(Generic[A, K]):
         if seen is not None:
             return seen[1]  # type: ignore[no-any-return]
         lock = self._for_update if for_update is None else for_update
-        column = getattr(mapping.cls, mapping.key)
         with transaction.reading():
             if lock:
-                self._lock(transaction, column == key)
-            found = self._load(transaction, column == key, refresh=lock, first=False)
+                self._lock(transaction, key)
+            found = self._load_key(transaction, key, refresh=lock)
         if found is not None:
             transaction.track(mapping, key, found)
         return found
@@ -189,20 +190,46 @@ class SqlAlchemyRepository(Generic[A, K]):
         transaction.track(mapping, key, found)
         return found
 
-    def _lock(self, transaction: Transaction, condition: Any) -> None:
+    def _lock(self, transaction: Transaction, key: Any) -> None:
         if transaction.sqlite:
             transaction.lock_for_write()
             return
         # The lock alone, then the aggregate in a statement of its own: under READ
         # COMMITTED, the rows a locking SELECT joins are not re-read after its wait.
-        column = getattr(self._mapping.cls, self._mapping.key)
-        transaction.session.execute(select(column).where(condition).with_for_update())
+        transaction.session.execute(self._statement(locking=True, sqlite=False), {_KEY: key})
+
+    def _statement(self, *, locking: bool, sqlite: bool) -> Any:
+        """`get`'s statement (the lock, or the load), built once per mapping and reused.
+
+        The key is a bound parameter, so SQLAlchemy's compiled cache is hit without rebuilding.
+        """
+        mapping = self._mapping
+        found = mapping.queries.get((locking, sqlite))
+        if found is None:
+            column = getattr(mapping.cls, mapping.key)
+            if locking:
+                found = select(column).where(column == bindparam(_KEY)).with_for_update()
+            else:
+                loader = mapping.sqlite_loader if sqlite else mapping.loader
+                found = select(mapping.cls).where(column == bindparam(_KEY)).options(*loader)
+            mapping.queries[locking, sqlite] = found
+        return found
+
+    def _load_key(self, transaction: Transaction, key: Any, *, refresh: bool) -> A | None:
+        query = self._statement(locking=False, sqlite=transaction.sqlite)
+        if refresh:
+            query = query.execution_options(populate_existing=True)
+        with transaction.snapshot(self._mapping.sqlite_statements > 1):
+            found: A | None = transaction.session.scalars(query, {_KEY: key}).unique().first()
+        return found
 
     def _load(self, transaction: Transaction, *where: Any, refresh: bool, first: bool) -> A | None:
         mapping = self._mapping
-        query: Select[A] = select(mapping.cls).where(*where).options(*mapping.loader)
+        loader = mapping.sqlite_loader if transaction.sqlite else mapping.loader
+        query: Select[A] = select(mapping.cls).where(*where).options(*loader)
         if first:
             query = query.order_by(getattr(mapping.cls, mapping.key)).limit(1)
         if refresh:
             query = query.execution_options(populate_existing=True)
-        return transaction.session.scalars(query).unique().first()
+        with transaction.snapshot(mapping.sqlite_statements > 1):
+            return transaction.session.scalars(query).unique().first()

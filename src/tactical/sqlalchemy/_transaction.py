@@ -60,6 +60,7 @@ class Transaction:
         "seen",
         "session",
         "sqlite",
+        "unprepared",
         "write_locked",
         "written",
     )
@@ -77,21 +78,54 @@ class Transaction:
         self.written: list[_Written] = []
         self.write_locked = False
         self.closed = False
+        self.unprepared = False
         event.listen(session, "before_flush", self._before_flush)
         self._begin()
+        self.prepare()  # the first transaction's connection now: a dead database fails here
 
     def _begin(self) -> None:
-        """Start the next database transaction's bookkeeping (SQLite: no BEGIN yet)."""
+        """Start the next database transaction's bookkeeping (SQLite: no BEGIN yet).
+
+        The connection is prepared when the transaction first needs it (`prepare`), not
+        here: after a commit, most units of work are closed without another transaction.
+        """
         self.bumped.clear()
         self.written.clear()
         self.write_locked = False
-        if self.sqlite:
+        self.unprepared = self.sqlite
+
+    def prepare(self) -> None:
+        """On SQLite, before the transaction's first statement: a connection that defers BEGIN."""
+        if self.unprepared:
+            self.unprepared = False
             with translating():
                 self.session.connection(execution_options={DEFER_BEGIN: True})
+
+    @contextlib.contextmanager
+    def snapshot(self, needed: bool) -> Iterator[None]:
+        """On SQLite, outside the write lock: the statements inside read one snapshot.
+
+        A load of several statements (a relationship through a secondary table) must not see
+        a commit that lands between them. A deferred ``BEGIN`` takes no lock; it ends with the
+        block, so that the write lock is still taken with ``BEGIN IMMEDIATE`` later.
+        """
+        if not (needed and self.sqlite) or self.write_locked:
+            yield
+            return
+        connection = self.session.connection()
+        connection.exec_driver_sql("BEGIN")
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):  # the error raised is the one to report
+                connection.exec_driver_sql("ROLLBACK")
+            raise
+        connection.exec_driver_sql("COMMIT")
 
     def lock_for_write(self) -> None:
         """On SQLite, take the write lock now, unless this transaction already holds it."""
         if self.sqlite and not self.write_locked:
+            self.prepare()
             self.session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             self.write_locked = True
 
@@ -103,6 +137,7 @@ class Transaction:
         (a deadlock's survivor waits for them) must go at once, not when the block is left.
         """
         try:
+            self.prepare()
             yield
         except Exception as error:
             replacement = translate(error)

@@ -115,7 +115,9 @@ class SqlAlchemyUnitOfWork:
         Raises:
             TransactionError: Called outside the `with` block.
         """
-        return self._require("session").session
+        transaction = self._require("session")
+        transaction.prepare()
+        return transaction.session
 
     def repository(
         self, cls: type[A], /, key: str | None = None, *, for_update: bool = False
