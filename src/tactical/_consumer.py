@@ -104,7 +104,7 @@ class Consumer:
         backoff: Backoff = RETRY,
         claim_idle: float = 60.0,
         claim_every: float = 5.0,
-        batch: int = 10,
+        batch: int = 50,
         block: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         random: Callable[[], float] | None = None,

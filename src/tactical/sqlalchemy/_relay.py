@@ -103,7 +103,7 @@ class OutboxRelay:
         batch: int = 500,
         max_attempts: int = 10,
         backoff: Backoff = RETRY,
-        poll_interval: float = 0.5,
+        poll_interval: float = 0.1,
         clock: Callable[[], datetime] = utc,
     ) -> None:
         import threading  # here: `import tactical.sqlalchemy` need not load it
@@ -137,7 +137,7 @@ class OutboxRelay:
                 failures += 1
                 continue
             failures = 0
-            if published < self._batch:
+            if not published:  # idle: poll again later; otherwise go on while rows keep coming
                 self._stopped.wait(self._poll_interval)
 
     def relay_once(self) -> int:
