@@ -1,4 +1,4 @@
-"""The tutorial's package is importable when pytest imports its modules for doctests."""
+"""The how-to guides' package, boxoffice, is importable when pytest imports its modules."""
 
 import sys
 from pathlib import Path

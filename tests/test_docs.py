@@ -2,12 +2,19 @@
 
 Each ```python block is one test, named after its file and line. The blocks of one page run in
 order in one namespace (a module of its own), so a page reads like a session, and each
-``test_*`` function that a block defines is then called, as pytest would. A block that includes
-files (pymdownx.snippets' block form: a ``--8<--`` line, the paths, a ``--8<--`` line) runs
-the files' text, exactly as the page shows it; a block that includes one whole module of the
-tutorial's package imports that module instead, as the reader's code does, and takes its
-names: the package is shared by every page, so its tables and mappings are defined once. A
-block that must not run is preceded by ``<!-- skip: the reason -->``.
+``test_*`` function that a block defines is then called, as pytest would. A block may include
+files, or named sections of files (pymdownx.snippets' block form: a ``--8<--`` line, the paths,
+a ``--8<--`` line). What an included file is decides how it runs:
+
+- a module of a package the reader has installed (the example app's ``allocation``, which the
+  tutorial builds, and the ``boxoffice`` package of the how-to guides) is imported, as the
+  reader's code imports it, and the page takes its names: its classes are defined once, so
+  its tables and mappings are too;
+- a test of the example app is compiled, not run here: it runs in the example's own suite,
+  with its fixtures;
+- any other file runs as the page shows it.
+
+A block that must not run is preceded by ``<!-- skip: the reason -->``.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import importlib
 import inspect
 import re
 import sys
+import textwrap
 import types
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,8 +38,14 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-TUTORIAL_CODE = DOCS / "tutorial" / "code"
+BOXOFFICE_CODE = DOCS / "tutorial" / "code"
+"""Where the how-to guides' ``boxoffice`` package lives (on the path while pages run)."""
+EXAMPLE = ROOT / "examples" / "allocation"
+PACKAGE_ROOTS = (EXAMPLE / "src", BOXOFFICE_CODE)
+"""The folders whose modules a page imports instead of running their text."""
+EXAMPLE_TESTS = EXAMPLE / "tests"
 REFERENCE = DOCS / "reference"
+TUTORIAL = DOCS / "tutorial"
 
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
 SKIP = re.compile(r"^\s*<!--\s*skip\s*(?::\s*(?P<reason>.*?))?\s*-->\s*$")
@@ -50,6 +64,8 @@ class Block:
     origin: Path
     origin_line: int
     skip: str | None
+    includes: tuple[str, ...] = ()
+    """The ``path`` or ``path:section`` of each file the block includes, in order."""
 
     @property
     def id(self) -> str:
@@ -62,22 +78,44 @@ def pages() -> list[Path]:
 
 
 def read_snippet(spec: str, root: Path = ROOT) -> str:
-    """The text that ``--8<-- "spec"`` includes: a file, or one ``file:section`` of it."""
+    """The text that ``--8<-- "spec"`` includes: a file, or one ``file:section`` of it.
+
+    As pymdownx.snippets does (with ``dedent_subsections``): a whole file loses its section
+    markers; a section is the lines between its first start marker and the next end marker,
+    without the markers of other sections, and dedented.
+    """
+    return snippet_lines(spec, root)[0]
+
+
+def snippet_lines(spec: str, root: Path = ROOT) -> tuple[str, int]:
+    """The included text of ``spec`` and the number of its first line in its file."""
     path, _, section = spec.partition(":")
     lines = (root / path).read_text(encoding="utf-8").splitlines()
     if not section:
-        return "\n".join(line for line in lines if not SECTION.match(line))
+        return "\n".join(line for line in lines if not SECTION.match(line)), 1
     kept: list[str] = []
-    inside = False
-    for line in lines:
+    first = 0
+    for number, line in enumerate(lines, start=1):
         marker = SECTION.match(line)
         if marker and marker["name"] == section:
-            inside = marker["edge"] == "start"
-        elif inside and not marker:
+            if marker["edge"] == "start":
+                first = first or number + 1
+            elif first:
+                break
+        elif first and not marker:
             kept.append(line)
-    if not kept:
+    if not first:
         raise LookupError(f"no section {section!r} in {path}")
-    return "\n".join(kept)
+    return textwrap.dedent("\n".join(kept)), first
+
+
+def module_of(path: Path) -> str | None:
+    """The dotted name of ``path`` if it is a module of an installed package, else ``None``."""
+    for root in PACKAGE_ROOTS:
+        if path.suffix == ".py" and path.is_relative_to(root):
+            parts = path.relative_to(root).with_suffix("").parts
+            return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    return None
 
 
 def blocks_of(page: Path) -> list[Block]:
@@ -111,12 +149,10 @@ def blocks_of(page: Path) -> list[Block]:
 
 def _block(page: Path, line: int, body: list[str], skip: str | None) -> Block:
     specs = included_files(body)
-    if specs is not None and len(specs) == 1 and ":" not in specs[0]:
-        return Block(page, line, read_snippet(specs[0]), ROOT / specs[0], 1, skip)
-    if specs is not None:
-        source = "\n".join(read_snippet(spec) for spec in specs)
-        return Block(page, line, source, page, 1, skip)
-    return Block(page, line, "\n".join(body), page, line + 1, skip)
+    if specs is None:
+        return Block(page, line, "\n".join(body), page, line + 1, skip)
+    source = "\n".join(read_snippet(spec) for spec in specs)
+    return Block(page, line, source, page, 1, skip, tuple(specs))
 
 
 def included_files(body: list[str]) -> list[str] | None:
@@ -157,15 +193,27 @@ def page_module(page: Path) -> types.ModuleType:
 
 def execute(block: Block, module: types.ModuleType) -> None:
     """Run a block in a page's module; tracebacks point at the page (or included file) line."""
-    if block.origin.suffix == ".py" and block.origin.is_relative_to(TUTORIAL_CODE):
-        name = ".".join(block.origin.relative_to(TUTORIAL_CODE).with_suffix("").parts)
-        imported = importlib.import_module(name)
-        module.__dict__.update(
-            (key, value) for key, value in vars(imported).items() if not key.startswith("__")
-        )
+    if not block.includes:
+        run_source(block.source, block.origin, block.origin_line, module)
         return
-    source = "\n" * (block.origin_line - 1) + block.source
-    code = compile(source, str(block.origin), "exec", dont_inherit=True)
+    for spec in block.includes:
+        path = ROOT / spec.partition(":")[0]
+        name = module_of(path)
+        text, first = snippet_lines(spec)
+        if name is not None:
+            imported = importlib.import_module(name)
+            module.__dict__.update(
+                (key, value) for key, value in vars(imported).items() if not key.startswith("__")
+            )
+        elif path.is_relative_to(EXAMPLE_TESTS):
+            compile("\n" * (first - 1) + text, str(path), "exec", dont_inherit=True)
+        else:
+            run_source(text, path, first, module)
+
+
+def run_source(source: str, origin: Path, first: int, module: types.ModuleType) -> None:
+    """Run ``source`` (line ``first`` of ``origin``) in ``module``, then its new tests."""
+    code = compile("\n" * (first - 1) + source, str(origin), "exec", dont_inherit=True)
     before = dict(module.__dict__)
     exec(code, module.__dict__)
     for name, value in list(module.__dict__.items()):
@@ -173,10 +221,17 @@ def execute(block: Block, module: types.ModuleType) -> None:
             value()
 
 
+def unmap_the_example() -> None:
+    """Leave the example's domain classes unmapped, as its tests and the fakes expect them."""
+    orm = sys.modules.get("allocation.adapters.orm")
+    if orm is not None:
+        orm.clear_mappers()
+
+
 @pytest.fixture(autouse=True)
-def tutorial_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tutorial's package (``boxoffice``) is importable, as it is for a reader."""
-    monkeypatch.syspath_prepend(str(TUTORIAL_CODE))
+def boxoffice_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The how-to guides' package (``boxoffice``) is importable, as it is for a reader."""
+    monkeypatch.syspath_prepend(str(BOXOFFICE_CODE))
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[block.id for block in BLOCKS])
@@ -201,23 +256,65 @@ def test_code_block_runs(block: Block) -> None:
             execute(earlier, run.module)
         except BaseException:
             run.failed = earlier
+            unmap_the_example()
             raise
+    if run.done == len(page_blocks):
+        # A page may map the example's classes onto tables; the next page starts unmapped.
+        unmap_the_example()
 
 
 def test_every_page_with_code_is_found() -> None:
     """The collector sees the README's example and the tutorial's included files."""
     readme = [block for block in BLOCKS if block.page.name == "README.md"]
-    included = {block.origin.name for block in BLOCKS if block.origin != block.page}
+    included = {Path(spec.partition(":")[0]).name for block in BLOCKS for spec in block.includes}
     assert readme, "README.md has no python block"
     assert {"model.py", "handlers.py", "bootstrap.py"} <= included
 
 
+def tutorial_steps() -> list[Path]:
+    """The tutorial's pages in the order of the navigation, without its index."""
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    step = re.compile(r"^\s+- [^:]+: (tutorial/\S+\.md)$", flags=re.MULTILINE)
+    return [DOCS / path for path in step.findall(nav)]
+
+
+@pytest.mark.parametrize("page", tutorial_steps(), ids=lambda page: page.name)
+def test_each_tutorial_step_shows_the_example_and_ends_with_a_test(page: Path) -> None:
+    """A step includes real code of the example app, and a test: the example's, or its own."""
+    blocks = [block for block in BLOCKS if block.page == page]
+    specs = [spec for block in blocks for spec in block.includes]
+    source = [ROOT / spec.partition(":")[0] for spec in specs]
+    assert any(path.is_relative_to(EXAMPLE) for path in source), f"{page.name} shows no real code"
+    tests = any(path.is_relative_to(EXAMPLE_TESTS) for path in source) or any(
+        re.search(r"^def test_", block.source, re.MULTILINE)
+        for block in blocks
+        if not block.includes
+    )
+    assert tests, f"{page.name} ends without a test"
+
+
+def test_the_tutorial_has_its_steps() -> None:
+    """The navigation lists the tutorial's steps, and every page of the tutorial is listed."""
+    steps = tutorial_steps()
+    assert len(steps) >= 10
+    assert set(TUTORIAL.glob("*.md")) == {*steps, TUTORIAL / "index.md"}
+
+
 def test_snippet_sections_are_extracted(tmp_path: Path) -> None:
-    """A ``file:section`` include keeps the lines between its markers and drops the markers."""
+    """A ``file:section`` include keeps the lines between its markers, dedented, markers dropped."""
     source = tmp_path / "example.py"
-    source.write_text("a = 1\n# --8<-- [start:two]\nb = 2\n# --8<-- [end:two]\nc = 3\n")
+    source.write_text(
+        "a = 1\n# --8<-- [start:two]\nb = 2\n# --8<-- [end:two]\nc = 3\n"
+        "class C:\n    # --8<-- [start:method]\n    def f(self):\n"
+        "        # --8<-- [start:inner]\n        return 1\n        # --8<-- [end:inner]\n"
+        "        # --8<-- [end:method]\n"
+    )
     assert read_snippet("example.py:two", root=tmp_path) == "b = 2"
-    assert read_snippet("example.py", root=tmp_path) == "a = 1\nb = 2\nc = 3"
+    assert read_snippet("example.py:method", root=tmp_path) == "def f(self):\n    return 1"
+    assert snippet_lines("example.py:inner", root=tmp_path) == ("return 1", 10)
+    assert read_snippet("example.py", root=tmp_path).splitlines()[:3] == ["a = 1", "b = 2", "c = 3"]
+    with pytest.raises(LookupError):
+        read_snippet("example.py:three", root=tmp_path)
 
 
 # The reference --------------------------------------------------------------------------------

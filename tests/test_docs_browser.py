@@ -63,14 +63,14 @@ SECTIONS = [
 PAGES_WITH_CODE = [
     "",
     "tutorial/model/",
-    "tutorial/outbox/",
+    "tutorial/between-services/",
     "howto/concurrency/",
     "howto/dead-letters/",
     "reference/bus/",
     "reference/exceptions/",
 ]
 # Pages that show a hand-drawn diagram (an SVG in docs/assets).
-PAGES_WITH_DIAGRAMS = ["", "tutorial/bootstrap/", "explanation/outbox-and-inbox/"]
+PAGES_WITH_DIAGRAMS = ["", "tutorial/events/", "explanation/outbox-and-inbox/"]
 
 pytestmark = pytest.mark.slow
 
@@ -321,7 +321,8 @@ def test_the_search_index_exists(site: str) -> None:
         index = json.load(response)
     locations = {entry["location"].split("#")[0] for entry in index["docs"]}
     assert {"tutorial/model/", "reference/bus/", "guarantees/"} <= locations
-    assert {"tutorial/inbox/", "howto/distributed/", "explanation/outbox-and-inbox/"} <= locations
+    assert {"tutorial/between-services/", "tutorial/run/", "howto/distributed/"} <= locations
+    assert "explanation/outbox-and-inbox/" in locations
     text = " ".join(entry["text"] for entry in index["docs"])
     assert "ConcurrencyError" in text
 
@@ -359,7 +360,7 @@ def test_diagrams_are_drawn(site: str, browser: Browser, page: str) -> None:
 
 @pytest.mark.parametrize(
     "page",
-    ["", "tutorial/bootstrap/", "reference/retry/", "benchmarks/", "explanation/outbox-and-inbox/"],
+    ["", "tutorial/events/", "reference/retry/", "benchmarks/", "explanation/outbox-and-inbox/"],
 )
 def test_nothing_is_fetched_from_another_host(site: str, browser: Browser, page: str) -> None:
     """Every resource a page loads (styles, scripts, images, the search index) is local."""

@@ -1,1 +1,1 @@
-"""The box office: the small application that the tutorial builds, one step per module."""
+"""The box office: a small application (shows, seats, reservations) that the how-to guides use."""

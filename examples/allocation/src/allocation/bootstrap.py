@@ -42,6 +42,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (events.Allocated, events.Deallocated, ev
 """Every event the service records."""
 
 
+# --8<-- [start:bootstrap]
 def bootstrap(
     *,
     uow: Callable[[], AllocationUnitOfWork] | None = None,
@@ -94,6 +95,7 @@ def bootstrap(
         middleware=middleware,
         on_dead_letter=on_dead_letter,
     )
+    # --8<-- [end:bootstrap]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,7 @@ class Service:
         self.engine.dispose()
 
 
+# --8<-- [start:from_config]
 def from_config(
     config: Config,
     *,
@@ -160,3 +163,4 @@ def from_config(
         ),
     )
     return Service(bus, read_model, engine, sessions, outbox, inbox)
+    # --8<-- [end:from_config]

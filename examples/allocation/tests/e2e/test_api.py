@@ -64,6 +64,7 @@ def test_the_default_database_is_a_sqlite_file_in_the_working_directory(
     assert (tmp_path / "allocation.sqlite3").is_file()
 
 
+# --8<-- [start:happy_path]
 def test_happy_path_returns_202_and_allocates_to_the_earliest_batch(server: Server) -> None:
     """The book's first scenario: the order goes to the batch that arrives first."""
     sku, othersku = random_name("sku"), random_name("other")
@@ -76,8 +77,10 @@ def test_happy_path_returns_202_and_allocates_to_the_earliest_batch(server: Serv
     assert server.post("/allocate", {"orderid": orderid, "sku": sku, "qty": 3}) == (202, "OK")
 
     assert server.get(f"/allocations/{orderid}") == (200, [{"sku": sku, "batchref": earlybatch}])
+    # --8<-- [end:happy_path]
 
 
+# --8<-- [start:unhappy_path]
 def test_unhappy_path_returns_400_and_error_message(server: Server) -> None:
     """The book's second scenario: an unknown sku is a 400 naming it; the order stays unknown."""
     unknown_sku, orderid = random_name("sku"), random_name("order")
@@ -85,6 +88,7 @@ def test_unhappy_path_returns_400_and_error_message(server: Server) -> None:
     assert (status, body) == (400, {"message": f"Invalid sku {unknown_sku}"})
     status, _ = server.get(f"/allocations/{orderid}")
     assert status == 404
+    # --8<-- [end:unhappy_path]
 
 
 def test_out_of_stock_is_accepted_and_emails_the_stock_team(

@@ -75,6 +75,7 @@ def name(kind: str) -> str:
     return f"{kind}-{uuid.uuid4().hex[:8]}"
 
 
+# --8<-- [start:reallocation]
 def test_change_batch_quantity_leading_to_reallocation(service: Server, streams: Streams) -> None:
     """The book's scenario: a batch shrinks (a Redis message) and the order moves to the next one.
 
@@ -113,6 +114,7 @@ def test_change_batch_quantity_leading_to_reallocation(service: Server, streams:
     assert (first["type"], second["type"]) == ("Allocated", "Allocated")
     assert first["id"] != second["id"]
     assert service.get(f"/allocations/{orderid}") == (200, [{"sku": sku, "batchref": later_batch}])
+    # --8<-- [end:reallocation]
 
 
 def test_entries_it_cannot_take_are_dead_lettered(service: Server, streams: Streams) -> None:

@@ -37,6 +37,7 @@ def outbox_rows(engine: Engine) -> list[tuple[str, str, dict[str, object]]]:
         return [(stream, type_name, json.loads(data)) for stream, type_name, data in rows]
 
 
+# --8<-- [start:outbox]
 def test_each_allocation_is_in_the_outbox(service: bootstrap.Service, engine: Engine) -> None:
     """An allocation commits its `Allocated` event to the outbox, in the book's payload."""
     service.bus.handle(commands.CreateBatch("b1", "LAMP", 10, None))
@@ -48,6 +49,7 @@ def test_each_allocation_is_in_the_outbox(service: bootstrap.Service, engine: En
             {"orderid": "o1", "sku": "LAMP", "qty": 3, "batchref": "b1"},
         )
     ]
+    # --8<-- [end:outbox]
 
 
 def test_work_that_fails_writes_nothing_to_the_outbox(

@@ -49,6 +49,7 @@ def test_a_product_round_trips_with_its_batches_and_allocations(
         assert product.version == 2
 
 
+# --8<-- [start:rolled_back]
 def test_work_that_is_not_committed_is_rolled_back(sessions: sessionmaker[Session]) -> None:
     """Leaving the block without `commit` discards the changes."""
     seed(sessions, "LAMP", ("b1", 10, None))
@@ -60,6 +61,7 @@ def test_work_that_is_not_committed_is_rolled_back(sessions: sessionmaker[Sessio
         product = uow.products.get("LAMP")
         assert product is not None
         assert product.batches[0].available_quantity == 10
+    # --8<-- [end:rolled_back]
 
 
 def test_get_by_batchref_finds_the_product_that_owns_the_batch(
@@ -95,6 +97,7 @@ def test_a_shrunk_batch_deletes_the_rows_of_its_deallocated_lines(
     assert (count(engine, orm.order_lines), count(engine, orm.allocations)) == (1, 1)
 
 
+# --8<-- [start:conflict]
 def test_a_concurrent_change_to_a_product_is_a_conflict(sessions: sessionmaker[Session]) -> None:
     """Two units of work change one product: the later commit raises `ConcurrencyError`."""
     seed(sessions, "LAMP", ("b1", 10, None))
@@ -112,6 +115,7 @@ def test_a_concurrent_change_to_a_product_is_a_conflict(sessions: sessionmaker[S
         product = uow.products.get("LAMP")
         assert product is not None
         assert product.batches[0].available_quantity == 4
+    # --8<-- [end:conflict]
 
 
 def test_a_locking_unit_of_work_commits_as_the_other_does(sessions: sessionmaker[Session]) -> None:

@@ -16,6 +16,7 @@ from allocation.service_layer.handlers import DuplicateBatchref, InvalidBatchref
 from tactical import Event, InMemoryStore, MessageBus
 
 
+# --8<-- [start:fixtures]
 class FakeNotifications:
     """Keeps what would have been sent, by destination."""
 
@@ -50,6 +51,7 @@ def bus(
         notifications=notifications,
         listeners=[recorded.append],
     )
+    # --8<-- [end:fixtures]
 
 
 def committed_product(store: InMemoryStore, sku: str) -> Product | None:
@@ -84,6 +86,7 @@ class TestAddBatch:
 
 
 class TestAllocate:
+    # --8<-- [start:allocate]
     def test_returns_the_allocation(self, bus: MessageBus) -> None:
         """Handling `Allocate` returns the reference of the batch chosen."""
         bus.handle(commands.CreateBatch("batch1", "COMPLICATED-LAMP", 100, eta=None))
@@ -94,6 +97,7 @@ class TestAllocate:
         bus.handle(commands.CreateBatch("b1", "AREALSKU", 100, eta=None))
         with pytest.raises(InvalidSku, match=r"^Invalid sku NONEXISTENTSKU$"):
             bus.handle(commands.Allocate("o1", "NONEXISTENTSKU", 10))
+        # --8<-- [end:allocate]
 
     def test_commits(self, bus: MessageBus, store: InMemoryStore) -> None:
         """The allocation is committed: a fresh unit of work sees it, one version later."""
@@ -110,6 +114,7 @@ class TestAllocate:
         bus.handle(commands.Allocate("o1", "POPULAR-CURTAINS", 10))
         assert recorded == [events.Allocated("o1", "POPULAR-CURTAINS", 10, "b1")]
 
+    # --8<-- [start:out_of_stock]
     def test_sends_email_on_out_of_stock(
         self, bus: MessageBus, notifications: FakeNotifications
     ) -> None:
@@ -117,6 +122,7 @@ class TestAllocate:
         bus.handle(commands.CreateBatch("b1", "POPULAR-CURTAINS", 9, eta=None))
         assert bus.handle(commands.Allocate("o1", "POPULAR-CURTAINS", 10)) is None
         assert notifications.sent == {"stock@made.com": ["Out of stock for POPULAR-CURTAINS"]}
+        # --8<-- [end:out_of_stock]
 
 
 class TestChangeBatchQuantity:
@@ -128,6 +134,7 @@ class TestChangeBatchQuantity:
         assert product is not None
         assert product.batches[0].available_quantity == 50
 
+    # --8<-- [start:reallocates]
     def test_reallocates_if_necessary(
         self, bus: MessageBus, store: InMemoryStore, recorded: list[Event]
     ) -> None:
@@ -146,6 +153,7 @@ class TestChangeBatchQuantity:
         deallocated, allocated = recorded
         assert isinstance(deallocated, events.Deallocated)
         assert allocated == events.Allocated(deallocated.orderid, "INDIFFERENT-TABLE", 20, "batch2")
+        # --8<-- [end:reallocates]
 
     def test_errors_for_an_unknown_batch(self, bus: MessageBus) -> None:
         """A reference that no product has a batch of is rejected."""
@@ -154,6 +162,7 @@ class TestChangeBatchQuantity:
 
 
 class TestBootstrap:
+    # --8<-- [start:defaults]
     def test_defaults_run_in_memory(self, capsys: pytest.CaptureFixture[str]) -> None:
         """With no arguments the service runs on a fresh in-memory store, notifying the console."""
         bus = bootstrap.bootstrap()
@@ -161,6 +170,7 @@ class TestBootstrap:
         assert bus.handle(commands.Allocate("o1", "LAMP", 1)) == "b1"
         assert bus.handle(commands.Allocate("o2", "LAMP", 1)) is None
         assert capsys.readouterr().out == "notification to stock@made.com: Out of stock for LAMP\n"
+        # --8<-- [end:defaults]
 
     def test_each_bus_has_its_own_default_store(self) -> None:
         """Two default buses share nothing."""

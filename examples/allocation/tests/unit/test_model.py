@@ -64,13 +64,16 @@ class TestBatch:
         assert batch.deallocate_one() == line
         assert batch.available_quantity == 20
 
+    # --8<-- [start:entity_equality]
     def test_batches_are_equal_when_their_references_are(self) -> None:
         """A batch is an entity: its reference is its identity."""
         assert Batch("b1", "LAMP", 10, eta=None) == Batch("b1", "TABLE", 99, eta=TODAY)
         assert Batch("b1", "LAMP", 10, eta=None) != Batch("b2", "LAMP", 10, eta=None)
+        # --8<-- [end:entity_equality]
 
 
 class TestProductAllocate:
+    # --8<-- [start:prefers_warehouse]
     def test_prefers_warehouse_batches_to_shipments(self) -> None:
         """Stock in the warehouse (no eta) is allocated before stock on its way."""
         in_stock = Batch("in-stock-batch", "RETRO-CLOCK", 100, eta=None)
@@ -79,6 +82,7 @@ class TestProductAllocate:
         product.allocate(OrderLine("oref", "RETRO-CLOCK", 10))
         assert in_stock.available_quantity == 90
         assert shipment.available_quantity == 100
+        # --8<-- [end:prefers_warehouse]
 
     def test_prefers_earlier_batches(self) -> None:
         """Among shipments, the one that arrives first is allocated first."""
@@ -111,6 +115,7 @@ class TestProductAllocate:
         product.allocate(OrderLine("o1", "LAMP", 3))
         assert product.events == [events.Allocated("o1", "LAMP", 3, "b1")]
 
+    # --8<-- [start:out_of_stock_event]
     def test_records_out_of_stock_event_if_cannot_allocate(self) -> None:
         """When no batch has room, the product records `OutOfStock` and returns None."""
         product = Product("SMALL-FORK", [Batch("batch1", "SMALL-FORK", 10, eta=TODAY)])
@@ -118,12 +123,15 @@ class TestProductAllocate:
         allocation = product.allocate(OrderLine("order2", "SMALL-FORK", 1))
         assert product.events[-1] == events.OutOfStock(sku="SMALL-FORK")
         assert allocation is None
+        # --8<-- [end:out_of_stock_event]
 
+    # --8<-- [start:version]
     def test_does_not_touch_the_version(self) -> None:
         """The unit of work counts versions, not the domain; `version_number` is an alias."""
         product = Product("LAMP", [Batch("b1", "LAMP", 10, eta=None)], version_number=7)
         product.allocate(OrderLine("o1", "LAMP", 3))
         assert (product.version, product.version_number) == (7, 7)
+        # --8<-- [end:version]
 
 
 class TestProductChangeBatchQuantity:

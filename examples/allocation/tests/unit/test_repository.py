@@ -11,6 +11,7 @@ def product(sku: str, *refs: str) -> Product:
     return Product(sku, [Batch(ref, sku, 10, eta=None) for ref in refs])
 
 
+# --8<-- [start:get_by_batchref]
 def test_get_by_batchref_finds_a_committed_product() -> None:
     """The product that owns a batch is found by the batch's reference."""
     store = InMemoryStore()
@@ -23,6 +24,7 @@ def test_get_by_batchref_finds_a_committed_product() -> None:
         assert found is not None
         assert found.sku == "LAMP"
         assert found is uow.products.get("LAMP")
+    # --8<-- [end:get_by_batchref]
 
 
 def test_get_by_batchref_finds_a_product_added_in_this_transaction() -> None:

@@ -48,6 +48,7 @@ def test_an_allocation_appears_in_the_view(
     ]
 
 
+# --8<-- [start:reallocation]
 def test_a_reallocation_moves_the_line_in_the_view(
     bus: MessageBus, read_model: InMemoryAllocationsReadModel
 ) -> None:
@@ -57,6 +58,7 @@ def test_a_reallocation_moves_the_line_in_the_view(
     bus.handle(commands.Allocate("o1", "sku1", 40))
     bus.handle(commands.ChangeBatchQuantity("b1", 10))
     assert views.allocations("o1", read_model) == [{"sku": "sku1", "batchref": "b2"}]
+    # --8<-- [end:reallocation]
 
 
 def test_out_of_stock_leaves_the_view_empty(

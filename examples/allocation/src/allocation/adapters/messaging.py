@@ -39,6 +39,7 @@ __all__ = [
     "registry",
 ]
 
+# --8<-- [start:streams]
 CHANGE_BATCH_QUANTITY: Final = "change_batch_quantity"
 """The inbound stream: ``{"batchref", "qty"}`` entries of type ``ChangeBatchQuantity``."""
 LINE_ALLOCATED: Final = "line_allocated"
@@ -52,6 +53,7 @@ outbox: Final = outbox_table(orm.metadata)
 """The outbox table, ``tactical_outbox``."""
 inbox: Final = inbox_table(orm.metadata)
 """The inbox table, ``tactical_inbox``."""
+# --8<-- [end:streams]
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class DeadLetter(Event):
     error: str
 
 
+# --8<-- [start:outbox]
 registry: Final = MessageRegistry(
     [events.Allocated, events.Deallocated, events.OutOfStock, DeadLetter]
 )
@@ -80,6 +83,7 @@ registry: Final = MessageRegistry(
 def make_outbox(stream_prefix: str = "") -> Outbox:
     """The outbox: `Allocated` events to ``<prefix>line_allocated``."""
     return Outbox(outbox, registry, {events.Allocated: stream_prefix + LINE_ALLOCATED})
+    # --8<-- [end:outbox]
 
 
 class OutboxDeadLetters:

@@ -37,6 +37,7 @@ __all__ = [
 metadata = MetaData()
 """Every table of the allocation service: pass it to `tactical.sqlalchemy.create_schema`."""
 
+# --8<-- [start:tables]
 order_lines = Table(
     "order_lines",
     metadata,
@@ -70,6 +71,7 @@ allocations = Table(
     Column("orderline_id", ForeignKey("order_lines.id")),
     Column("batch_id", ForeignKey("batches.id")),
 )
+# --8<-- [end:tables]
 
 _mapper_registry = registry(metadata=metadata)
 
@@ -133,6 +135,7 @@ class _LinesOfBatch:
         batch._allocated_lines = {_AllocatedLine(line) for line in lines}  # type: ignore[attr-defined]  # noqa: SLF001 - mapped here
 
 
+# --8<-- [start:start_mappers]
 def start_mappers() -> None:
     """Map `Product`, `Batch` and `OrderLine` onto the tables; later calls do nothing.
 
@@ -174,6 +177,7 @@ def start_mappers() -> None:
         products,
         properties={"batches": relationship(Batch, order_by=batches.c.id)},
     )
+    # --8<-- [end:start_mappers]
 
 
 def clear_mappers() -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["InMemoryAllocationsReadModel", "SqlAllocationsReadModel", "allocations_view"]
 
+# --8<-- [start:sql]
 allocations_view = Table(
     "allocations_view",
     orm.metadata,
@@ -67,6 +68,7 @@ class SqlAllocationsReadModel:
         with self._engine.connect() as connection:
             rows = connection.execute(_FOR_ORDER, {"orderid": orderid})
             return [(sku, batchref) for sku, batchref in rows]
+        # --8<-- [end:sql]
 
 
 class InMemoryAllocationsReadModel:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from tactical.sqlalchemy import SqlAlchemyRepository
 
 
+# --8<-- [start:in_memory]
 class InMemoryProductRepository:
     """The products of an in-memory transaction, with the lookup by batch reference.
 
@@ -52,8 +53,10 @@ class InMemoryProductRepository:
             ),
             None,
         )
+        # --8<-- [end:in_memory]
 
 
+# --8<-- [start:sql]
 class SqlProductRepository:
     """The products of a SQL transaction, with the lookup by batch reference.
 
@@ -83,3 +86,4 @@ class SqlProductRepository:
         """Return the product that owns the batch with this reference, or ``None``."""
         owner = select(orm.batches.c.sku).where(orm.batches.c.reference == batchref)
         return self._products.find(orm.products.c.sku == owner.scalar_subquery())
+        # --8<-- [end:sql]

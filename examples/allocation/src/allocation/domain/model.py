@@ -22,6 +22,7 @@ class OutOfStockError(Exception):
     """Kept for readers of the book's early chapters; `Product.allocate` records an event."""
 
 
+# --8<-- [start:order_line]
 @dataclass(frozen=True)
 class OrderLine:
     """A value object: a quantity of one sku for one order."""
@@ -29,8 +30,10 @@ class OrderLine:
     orderid: str
     sku: str
     qty: int
+    # --8<-- [end:order_line]
 
 
+# --8<-- [start:batch]
 class Batch(Entity, key="reference"):
     """A batch of stock of one sku, in the warehouse (``eta`` is None) or on its way."""
 
@@ -76,8 +79,10 @@ class Batch(Entity, key="reference"):
     def can_allocate(self, line: OrderLine) -> bool:
         """Whether the line is for this sku and fits in what is left."""
         return self.sku == line.sku and self.available_quantity >= line.qty
+        # --8<-- [end:batch]
 
 
+# --8<-- [start:product]
 class Product(Aggregate, key="sku"):
     """The aggregate: a sku and all its batches, changed together or not at all."""
 
@@ -92,6 +97,7 @@ class Product(Aggregate, key="sku"):
         """The book's name for the version counter: tactical's ``version``."""
         return self.version
 
+    # --8<-- [start:allocate]
     def allocate(self, line: OrderLine) -> str | None:
         """Allocate to the first batch with room, in-warehouse first, then by earliest eta.
 
@@ -106,6 +112,7 @@ class Product(Aggregate, key="sku"):
                 return batch.reference
         self.events.append(events.OutOfStock(line.sku))
         return None
+        # --8<-- [end:allocate]
 
     def change_batch_quantity(self, ref: str, qty: int) -> None:
         """Change a batch's quantity, deallocating lines (recording `Deallocated`) until it fits."""
@@ -114,3 +121,4 @@ class Product(Aggregate, key="sku"):
         while batch.available_quantity < 0:
             line = batch.deallocate_one()
             self.events.append(events.Deallocated(line.orderid, line.sku, line.qty))
+        # --8<-- [end:product]

@@ -42,6 +42,7 @@ MAX_BODY: Final = 16 * 1024
 logger = logging.getLogger(__name__)
 
 
+# --8<-- [start:create_app]
 def create_app(
     bus: MessageBus, read_model: AllocationsReadModel, *, max_body: int = MAX_BODY
 ) -> Flask:
@@ -88,6 +89,7 @@ def create_app(
 
     _answer_errors_in_json(app, too_large)
     return app
+    # --8<-- [end:create_app]
 
 
 def _answer_errors_in_json(app: Flask, too_large: str) -> None:

@@ -30,6 +30,7 @@ ACCEPTED_TYPE: Final = "ChangeBatchQuantity"
 """The one type of entry the inbound stream may hold."""
 
 
+# --8<-- [start:decode]
 def decode(envelope: Envelope) -> commands.ChangeBatchQuantity:
     """The command an inbound entry asks for.
 
@@ -54,8 +55,10 @@ def decode(envelope: Envelope) -> commands.ChangeBatchQuantity:
         raise DeserializationError(
             str(error), reason="invalid_value", type_name=envelope.type
         ) from error
+    # --8<-- [end:decode]
 
 
+# --8<-- [start:consume]
 def consume(config: Config, *, name: str, redis_url: str) -> None:
     """Handle the inbound stream until SIGTERM or SIGINT; the schema must exist.
 
@@ -83,3 +86,4 @@ def consume(config: Config, *, name: str, redis_url: str) -> None:
         subscription.close()
         broker.close()
         service.close()
+    # --8<-- [end:consume]

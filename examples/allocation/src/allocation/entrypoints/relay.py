@@ -28,6 +28,7 @@ _CHECK_EVERY: Final = 0.2
 """Seconds between looks at whether a signal asked to stop."""
 
 
+# --8<-- [start:relay]
 def relay(config: Config, *, redis_url: str) -> None:
     """Relay the outbox until SIGTERM or SIGINT; the schema must exist.
 
@@ -43,6 +44,7 @@ def relay(config: Config, *, redis_url: str) -> None:
     finally:
         broker.close()
         engine.dispose()
+    # --8<-- [end:relay]
 
 
 def run_until_signalled(run: Callable[[], None], stop: Callable[[], None]) -> None:

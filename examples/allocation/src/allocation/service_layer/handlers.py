@@ -35,14 +35,17 @@ class DuplicateBatchref(ValueError):  # noqa: N818 - named like InvalidSku
     """A command would add a batch with a reference that another batch has."""
 
 
+# --8<-- [start:notifications]
 class Notifications(Protocol):
     """The port through which the service tells people things (email, in production)."""
 
     def send(self, destination: str, message: str, /) -> None:
         """Deliver ``message`` to ``destination``."""
         ...
+        # --8<-- [end:notifications]
 
 
+# --8<-- [start:add_batch]
 def add_batch(command: commands.CreateBatch, uow: AllocationUnitOfWork) -> None:
     """Add a batch to its product, creating the product on its first batch.
 
@@ -58,8 +61,10 @@ def add_batch(command: commands.CreateBatch, uow: AllocationUnitOfWork) -> None:
             uow.products.add(product)
         product.batches.append(Batch(command.ref, command.sku, command.qty, command.eta))
         uow.commit()
+    # --8<-- [end:add_batch]
 
 
+# --8<-- [start:allocate]
 def allocate(command: commands.Allocate, uow: AllocationUnitOfWork) -> str | None:
     """Allocate an order line to the best batch of its product.
 
@@ -78,8 +83,10 @@ def allocate(command: commands.Allocate, uow: AllocationUnitOfWork) -> str | Non
         batchref = product.allocate(line)
         uow.commit()
     return batchref
+    # --8<-- [end:allocate]
 
 
+# --8<-- [start:change_batch_quantity]
 def change_batch_quantity(command: commands.ChangeBatchQuantity, uow: AllocationUnitOfWork) -> None:
     """Change a batch's quantity; lines that no longer fit are deallocated.
 
@@ -92,8 +99,10 @@ def change_batch_quantity(command: commands.ChangeBatchQuantity, uow: Allocation
             raise InvalidBatchref(f"Invalid batch reference {command.ref}")
         product.change_batch_quantity(command.ref, command.qty)
         uow.commit()
+    # --8<-- [end:change_batch_quantity]
 
 
+# --8<-- [start:reallocate]
 def reallocate(event: events.Deallocated, uow: AllocationUnitOfWork) -> None:
     """Allocate a deallocated line again, in a transaction of its own.
 
@@ -103,13 +112,17 @@ def reallocate(event: events.Deallocated, uow: AllocationUnitOfWork) -> None:
     events it records, and retries the handler with back-off if it fails.
     """
     allocate(commands.Allocate(event.orderid, event.sku, event.qty), uow)
+    # --8<-- [end:reallocate]
 
 
+# --8<-- [start:out_of_stock]
 def send_out_of_stock_notification(event: events.OutOfStock, notifications: Notifications) -> None:
     """Tell the stock team that a product ran out."""
     notifications.send(OUT_OF_STOCK_DESTINATION, f"Out of stock for {event.sku}")
+    # --8<-- [end:out_of_stock]
 
 
+# --8<-- [start:read_model]
 def add_allocation_to_read_model(event: events.Allocated, read_model: AllocationsReadModel) -> None:
     """Record in the read model where the line went."""
     read_model.add(event.orderid, event.sku, event.batchref)
@@ -120,3 +133,4 @@ def remove_allocation_from_read_model(
 ) -> None:
     """Forget in the read model where the line was; `reallocate` records where it goes next."""
     read_model.remove(event.orderid, event.sku)
+    # --8<-- [end:read_model]
