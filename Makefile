@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-BENCH_STAMP := $(VENV)/.installed-bench
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -16,11 +15,7 @@ $(STAMP): pyproject.toml examples/allocation/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-e ".[all]" -e examples/allocation --group dev
-	touch $@
-
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group bench
+		-e ".[all]" -e examples/allocation --group dev --group bench
 	touch $@
 
 demo: $(STAMP)  ## Run the example's main job on embedded defaults.
@@ -49,7 +44,7 @@ docs: $(STAMP)  ## Build the docs site strictly (offline).
 docs-serve: $(STAMP)  ## Serve the docs on localhost:8000.
 	$(BIN)/mkdocs serve
 
-bench: $(BENCH_STAMP)  ## Run the benchmark workloads (several minutes).
+bench: $(STAMP)  ## Run the benchmark workloads (several minutes).
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 check: lint typecheck docs test  ## Everything CI runs.
