@@ -198,11 +198,16 @@ def child_environment() -> dict[str, str]:
     return environment
 
 
-def run_child(workload: str, variant: str, group: str, *, quick: bool) -> Sample | str:
-    """Run a variant in a fresh process: its measurement, or why it failed."""
+def run_json_child(command: list[str]) -> Any:
+    """Run a benchmark in a fresh process; its last output line parsed as JSON, or why it failed.
+
+    Returns:
+        The parsed JSON value, or a string saying what went wrong (a failure is a report, not
+        an exception: the other variants still run).
+    """
     try:
         completed = subprocess.run(  # noqa: PLW1510 - the return code is checked below
-            child_command(workload, variant, group, quick=quick),
+            command,
             cwd=ROOT,
             env=child_environment(),
             capture_output=True,
@@ -210,12 +215,28 @@ def run_child(workload: str, variant: str, group: str, *, quick: bool) -> Sample
             timeout=CHILD_TIMEOUT,
         )
     except subprocess.TimeoutExpired:
-        return f"timed out after {CHILD_TIMEOUT:.0f} s"
+        return Failure(f"timed out after {CHILD_TIMEOUT:.0f} s")
     if completed.returncode != 0:
         lines = completed.stderr.strip().splitlines() or [f"exit status {completed.returncode}"]
-        return lines[-1]
+        return Failure(lines[-1])
     try:
-        data = json.loads(completed.stdout.strip().splitlines()[-1])
+        return json.loads(completed.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError) as error:
+        return Failure(f"unreadable output: {error}")
+
+
+class Failure(str):
+    """Why a child process gave no measurement."""
+
+    __slots__ = ()
+
+
+def run_child(workload: str, variant: str, group: str, *, quick: bool) -> Sample | str:
+    """Run a variant in a fresh process: its measurement, or why it failed."""
+    data = run_json_child(child_command(workload, variant, group, quick=quick))
+    if isinstance(data, Failure):
+        return str(data)
+    try:
         return Sample(
             round=0,
             seconds=float(data["seconds"]),
@@ -223,7 +244,7 @@ def run_child(workload: str, variant: str, group: str, *, quick: bool) -> Sample
             checksum=str(data["checksum"]),
             ratio=None,
         )
-    except (ValueError, KeyError, IndexError) as error:
+    except (TypeError, ValueError, KeyError) as error:
         return f"unreadable output: {error}"
 
 

@@ -30,14 +30,13 @@ import datetime as dt
 import json
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from benchmarks._harness import CHILD_TIMEOUT, ROOT, Machine, child_environment
+from benchmarks._harness import Failure, Machine, run_json_child
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -431,24 +430,10 @@ def _run_child(variant: str, threads: int, *, quick: bool) -> Run | str:
     command = [sys.executable, "-m", "benchmarks.w3_contention", variant, str(threads)]
     if quick:
         command.append("--quick")
-    try:
-        completed = subprocess.run(  # noqa: PLW1510 - the return code is checked below
-            command,
-            cwd=ROOT,
-            env=child_environment(),
-            capture_output=True,
-            text=True,
-            timeout=CHILD_TIMEOUT,
-        )
-    except subprocess.TimeoutExpired:
-        return f"timed out after {CHILD_TIMEOUT:.0f} s"
-    if completed.returncode != 0:
-        lines = completed.stderr.strip().splitlines() or [f"exit status {completed.returncode}"]
-        return lines[-1]
-    try:
-        run: Run = json.loads(completed.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError) as error:
-        return f"unreadable output: {error}"
+    data = run_json_child(command)
+    if isinstance(data, Failure):
+        return str(data)
+    run: Run = data
     return run
 
 

@@ -28,14 +28,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from benchmarks._harness import CHILD_TIMEOUT, ROOT, Machine, child_environment
+from benchmarks._harness import Failure, Machine, run_json_child
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -376,24 +375,10 @@ def _run_child(*, quick: bool, floor_first: bool) -> list[Sample] | str:
     command = [sys.executable, "-m", "benchmarks.w5_redis"]
     command += ["--quick"] if quick else []
     command += ["--floor-first"] if floor_first else []
-    try:
-        completed = subprocess.run(  # noqa: PLW1510 - the return code is checked below
-            command,
-            cwd=ROOT,
-            env=child_environment(),
-            capture_output=True,
-            text=True,
-            timeout=CHILD_TIMEOUT,
-        )
-    except subprocess.TimeoutExpired:
-        return f"timed out after {CHILD_TIMEOUT:.0f} s"
-    if completed.returncode != 0:
-        lines = completed.stderr.strip().splitlines() or [f"exit status {completed.returncode}"]
-        return lines[-1]
-    try:
-        samples: list[Sample] = json.loads(completed.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError) as error:
-        return f"unreadable output: {error}"
+    data = run_json_child(command)
+    if isinstance(data, Failure):
+        return str(data)
+    samples: list[Sample] = data
     return samples
 
 
