@@ -5,16 +5,22 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from typing import TYPE_CHECKING
+from collections import Counter
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 
 from tactical.redis import RedisBroker
+from tactical.sqlalchemy import create_schema, inbox_table, outbox_table, version_column
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
+
+    from sqlalchemy import Engine
 
 
 @pytest.fixture
@@ -104,3 +110,65 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 def server(make_server: Callable[..., Server]) -> Server:
     """A private Redis server, stopped after the test."""
     return make_server()
+
+
+class OutboxTables:
+    """The outbox worker's tables (its orders and outbox; the consumer's inbox and effects),
+    named after one prefix, and what the tests read from them."""
+
+    def __init__(self, engine: Engine, prefix: str) -> None:
+        self.engine = engine
+        self.prefix = prefix
+        self.metadata = MetaData()
+        self.orders = Table(  # as outbox_worker.py declares it
+            f"{prefix}_orders",
+            self.metadata,
+            Column("ref", String(80), primary_key=True),
+            Column("n", Integer, nullable=False),
+            version_column(),
+        )
+        self.outbox = outbox_table(self.metadata, f"{prefix}_outbox")
+        self.inbox = inbox_table(self.metadata, f"{prefix}_inbox")
+        self.effects = Table(  # no uniqueness: a second effect would be a second row
+            f"{prefix}_effects",
+            self.metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("message_id", String(256), nullable=False),
+        )
+        create_schema(engine, self.metadata)
+
+    def scalar(self, query: Any) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def unpublished(self) -> int:
+        table = self.outbox
+        return self.scalar(
+            select(func.count()).select_from(table).where(table.c.published_at.is_(None))
+        )
+
+    def messages_with_effects(self) -> int:
+        return self.scalar(select(func.count(self.effects.c.message_id.distinct())))
+
+    def orders_count(self) -> int:
+        return self.scalar(select(func.count()).select_from(self.orders))
+
+    def last_published(self) -> datetime:
+        with self.engine.connect() as connection:
+            moment = connection.execute(select(func.max(self.outbox.c.published_at))).scalar_one()
+        assert isinstance(moment, datetime)
+        return moment
+
+    def effects_per_message(self) -> Counter[str]:
+        with self.engine.connect() as connection:
+            return Counter(connection.execute(select(self.effects.c.message_id)).scalars())
+
+    def outbox_states(self) -> dict[str, str]:
+        """Each outbox row's message id, and its state: pending, published or dead."""
+        table = self.outbox
+        query = select(table.c.message_id, table.c.published_at, table.c.dead_at)
+        with self.engine.connect() as connection:
+            return {
+                message_id: "dead" if dead else "published" if published else "pending"
+                for message_id, published, dead in connection.execute(query)
+            }

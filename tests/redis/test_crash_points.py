@@ -20,17 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
+from sqlalchemy import insert, text
+from tests.redis.conftest import OutboxTables
 
 from tactical import Consumer, Envelope, Event, Message, MessageRegistry
 from tactical.sqlalchemy import (
     Inbox,
     create_engine,
-    create_schema,
     create_session_factory,
-    inbox_table,
-    outbox_table,
-    version_column,
 )
 
 if TYPE_CHECKING:
@@ -59,35 +56,17 @@ class Placed(Event):
 REGISTRY = MessageRegistry([Placed])
 
 
-class World:
+class World(OutboxTables):
     """One test's tables, stream and workers, and what can be seen of them."""
 
     def __init__(
         self, engine: Engine, broker: RedisBroker, urls: tuple[str, str], prefix: str
     ) -> None:
-        self.engine = engine
         self.broker = broker
         self.postgres_url, self.redis_url = urls
-        self.prefix = prefix
         self.stream = prefix
         self.ids = [f"{prefix}-{i}" for i in range(EVENTS)]
-        self.metadata = MetaData()
-        self.orders = Table(  # as outbox_worker.py declares it
-            f"{prefix}_orders",
-            self.metadata,
-            Column("ref", String(80), primary_key=True),
-            Column("n", Integer, nullable=False),
-            version_column(),
-        )
-        self.outbox = outbox_table(self.metadata, f"{prefix}_outbox")
-        self.inbox = inbox_table(self.metadata, f"{prefix}_inbox")
-        self.effects = Table(  # no uniqueness: a second effect would be a second row
-            f"{prefix}_effects",
-            self.metadata,
-            Column("id", Integer, primary_key=True, autoincrement=True),
-            Column("message_id", String(256), nullable=False),
-        )
-        create_schema(engine, self.metadata)
+        super().__init__(engine, prefix)
 
     def run(self, role: str, point: str) -> subprocess.CompletedProcess[str]:
         """Run the worker to its end (or its death); then its connections are gone too."""
@@ -125,27 +104,6 @@ class World:
     def on_stream(self) -> Counter[str]:
         """How many entries the stream holds for each message id."""
         return Counter(entry.fields["id"] for entry in self.broker.entries(self.stream))
-
-    def outbox_rows(self) -> dict[str, str]:
-        """Each outbox row's message id, and its state: pending, published or dead."""
-        table = self.outbox
-        query = select(table.c.message_id, table.c.published_at, table.c.dead_at)
-        with self.engine.connect() as connection:
-            return {
-                message_id: "dead" if dead else "published" if published else "pending"
-                for message_id, published, dead in connection.execute(query)
-            }
-
-    def orders_count(self) -> int:
-        with self.engine.connect() as connection:
-            count = select(func.count()).select_from(self.orders)
-            return int(connection.execute(count).scalar_one())
-
-    def effects_per_message(self) -> Counter[str]:
-        """How many effect rows each message id has."""
-        with self.engine.connect() as connection:
-            query = select(self.effects.c.message_id)
-            return Counter(connection.execute(query).scalars())
 
     def consume(self) -> tuple[int, int]:
         """Drain the stream with a consumer whose handler has an inbox: (deliveries, handled)."""
@@ -204,7 +162,7 @@ def produced(world: World) -> None:
     """Events committed by a producer that did not crash."""
     done = world.run("produce", "none")
     assert done.returncode == 0, done.stderr
-    assert world.outbox_rows() == dict.fromkeys(world.ids, "pending")
+    assert world.outbox_states() == dict.fromkeys(world.ids, "pending")
 
 
 def test_a_producer_killed_before_commit_publishes_nothing_ever(world: World) -> None:
@@ -212,7 +170,7 @@ def test_a_producer_killed_before_commit_publishes_nothing_ever(world: World) ->
     row, and a relay run afterwards publishes nothing (0 phantom messages)."""
     died(world.run("produce", "before-commit"), EVENTS)  # the rows were written, uncommitted
     assert world.orders_count() == 0
-    assert world.outbox_rows() == {}
+    assert world.outbox_states() == {}
 
     relayed = world.run("relay", "none")
     assert (relayed.returncode, relayed.stdout) == (0, "0\n"), relayed.stderr
@@ -226,13 +184,13 @@ def test_a_producer_killed_after_commit_loses_nothing(world: World) -> None:
     afterwards publishes each once (0 lost): one entry, one effect per message."""
     died(world.run("produce", "after-commit"), EVENTS)
     assert world.orders_count() == EVENTS
-    assert world.outbox_rows() == dict.fromkeys(world.ids, "pending")
+    assert world.outbox_states() == dict.fromkeys(world.ids, "pending")
     assert world.on_stream() == Counter()
 
     relayed = world.run("relay", "none")
     assert (relayed.returncode, relayed.stdout) == (0, f"{EVENTS}\n"), relayed.stderr
     assert world.on_stream() == Counter(world.ids)
-    assert world.outbox_rows() == dict.fromkeys(world.ids, "published")
+    assert world.outbox_states() == dict.fromkeys(world.ids, "published")
     assert world.consume() == (EVENTS, EVENTS)
     assert world.effects_per_message() == Counter(world.ids)
 
@@ -247,12 +205,12 @@ def test_a_relay_killed_after_publishing_before_the_mark_commits_duplicates_with
     produced(world)
     died(world.run("relay", point), EVENTS)  # published; then also marked, uncommitted
     assert world.on_stream() == Counter(world.ids)
-    assert world.outbox_rows() == dict.fromkeys(world.ids, "pending")
+    assert world.outbox_states() == dict.fromkeys(world.ids, "pending")
 
     relayed = world.run("relay", "none")
     assert (relayed.returncode, relayed.stdout) == (0, f"{EVENTS}\n"), relayed.stderr
     assert world.on_stream() == Counter(dict.fromkeys(world.ids, 2))
-    assert world.outbox_rows() == dict.fromkeys(world.ids, "published")
+    assert world.outbox_states() == dict.fromkeys(world.ids, "published")
     assert world.consume() == (2 * EVENTS, EVENTS)  # every duplicate delivered, none handled
     assert world.effects_per_message() == Counter(world.ids)
 
@@ -263,7 +221,7 @@ def test_a_relay_killed_after_its_marks_committed_publishes_nothing_twice(world:
     produced(world)
     died(world.run("relay", "after-mark"), EVENTS)
     assert world.on_stream() == Counter(world.ids)
-    assert world.outbox_rows() == dict.fromkeys(world.ids, "published")
+    assert world.outbox_states() == dict.fromkeys(world.ids, "published")
 
     relayed = world.run("relay", "none")
     assert (relayed.returncode, relayed.stdout) == (0, "0\n"), relayed.stderr

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import insert
+from tests.redis.conftest import OutboxTables
 
 from tactical import Consumer, Envelope, Event, Message, MessageRegistry
 from tactical.redis import RedisBroker
@@ -33,17 +34,12 @@ from tactical.sqlalchemy import (
     Inbox,
     OutboxRelay,
     create_engine,
-    create_schema,
     create_session_factory,
-    inbox_table,
-    outbox_table,
-    version_column,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from sqlalchemy import Engine
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
@@ -67,71 +63,10 @@ class Placed(Event):
 REGISTRY = MessageRegistry([Placed])
 
 
-class Tables:
-    """The producer's orders and outbox, the consumer's inbox and effects."""
-
-    def __init__(self, engine: Engine, prefix: str) -> None:
-        self.engine = engine
-        self.prefix = prefix
-        self.metadata = MetaData()
-        self.orders = Table(  # as outbox_worker.py declares it
-            f"{prefix}_orders",
-            self.metadata,
-            Column("ref", String(80), primary_key=True),
-            Column("n", Integer, nullable=False),
-            version_column(),
-        )
-        self.outbox = outbox_table(self.metadata, f"{prefix}_outbox")
-        self.inbox = inbox_table(self.metadata, f"{prefix}_inbox")
-        self.effects = Table(  # no uniqueness: a second effect would be a second row
-            f"{prefix}_effects",
-            self.metadata,
-            Column("id", Integer, primary_key=True, autoincrement=True),
-            Column("message_id", String(256), nullable=False),
-        )
-        create_schema(engine, self.metadata)
-
-    def scalar(self, query: Any) -> int:
-        with self.engine.connect() as connection:
-            return int(connection.execute(query).scalar_one())
-
-    def unpublished(self) -> int:
-        table = self.outbox
-        return self.scalar(
-            select(func.count()).select_from(table).where(table.c.published_at.is_(None))
-        )
-
-    def messages_with_effects(self) -> int:
-        return self.scalar(select(func.count(self.effects.c.message_id.distinct())))
-
-    def orders_count(self) -> int:
-        return self.scalar(select(func.count()).select_from(self.orders))
-
-    def last_published(self) -> datetime:
-        with self.engine.connect() as connection:
-            moment = connection.execute(select(func.max(self.outbox.c.published_at))).scalar_one()
-        assert isinstance(moment, datetime)
-        return moment
-
-    def effects_per_message(self) -> Counter[str]:
-        with self.engine.connect() as connection:
-            return Counter(connection.execute(select(self.effects.c.message_id)).scalars())
-
-    def outbox_states(self) -> dict[str, str]:
-        """Each outbox row's message id, and its state: pending, published or dead."""
-        table = self.outbox
-        query = select(table.c.message_id, table.c.published_at, table.c.dead_at)
-        with self.engine.connect() as connection:
-            return {
-                message_id: "dead" if dead else "published" if published else "pending"
-                for message_id, published, dead in connection.execute(query)
-            }
-
-
 @pytest.fixture
-def tables(postgres_url: str, unique_name: str) -> Iterator[Tables]:
+def tables(postgres_url: str, unique_name: str) -> Iterator[OutboxTables]:
     engine = create_engine(postgres_url)
-    found = Tables(engine, unique_name.replace("-", "_"))
+    found = OutboxTables(engine, unique_name.replace("-", "_"))
     try:
         yield found
     finally:
@@ -168,7 +103,7 @@ def logs() -> Iterator[Collect]:
 
 
 @pytest.fixture
-def producer(postgres_url: str, tables: Tables) -> Iterator[subprocess.Popen[bytes]]:
+def producer(postgres_url: str, tables: OutboxTables) -> Iterator[subprocess.Popen[bytes]]:
     """The producer process: it holds after BEFORE events, and again after DURING more."""
     command = [
         sys.executable,
@@ -202,7 +137,7 @@ def producer(postgres_url: str, tables: Tables) -> Iterator[subprocess.Popen[byt
 class Effects:
     """The consumer's handler: one effect row per message, committed with its inbox record."""
 
-    def __init__(self, tables: Tables, inbox: Inbox) -> None:
+    def __init__(self, tables: OutboxTables, inbox: Inbox) -> None:
         self._tables = tables
         self._sessions = inbox.sessions(create_session_factory(tables.engine))
         self._once = inbox.handler(self._record)
@@ -225,7 +160,9 @@ class Effects:
 class Pipeline:
     """The relay and the consumer, each running in a thread of its own while in the block."""
 
-    def __init__(self, tables: Tables, relay_broker: RedisBroker, consumer_broker: RedisBroker):
+    def __init__(
+        self, tables: OutboxTables, relay_broker: RedisBroker, consumer_broker: RedisBroker
+    ):
         self.relay = OutboxRelay(tables.engine, tables.outbox, relay_broker, poll_interval=0.05)
         self.effects = Effects(tables, Inbox(tables.inbox, tables.engine, group="billing"))
         self.consumer = Consumer(
@@ -276,7 +213,7 @@ def wait_until(condition: Callable[[], bool], deadline: float, what: str) -> Non
         time.sleep(0.01)  # bounded polling of other threads' and processes' progress
 
 
-def wait_for_every_effect(effects: Effects, tables: Tables, deadline: float) -> None:
+def wait_for_every_effect(effects: Effects, tables: OutboxTables, deadline: float) -> None:
     # The count in memory first: it spares the database a query every 10 ms.
     while effects.committed < EVENTS or tables.messages_with_effects() < EVENTS:
         if time.monotonic() > deadline:
@@ -302,7 +239,7 @@ def say_go(process: subprocess.Popen[bytes]) -> None:
 
 
 def freeze_redis(
-    redis_pid: int, producer: subprocess.Popen[bytes], tables: Tables, logs: Collect
+    redis_pid: int, producer: subprocess.Popen[bytes], tables: OutboxTables, logs: Collect
 ) -> Outage:
     """Once BEFORE events are committed, freeze Redis for OUTAGE seconds, while the producer
     commits DURING more; then thaw it, and let the producer commit the rest."""
@@ -332,7 +269,7 @@ def freeze_redis(
 
 def test_a_10_s_redis_outage_while_5000_events_are_produced_loses_and_repeats_nothing(
     make_server: Callable[..., Any],
-    tables: Tables,
+    tables: OutboxTables,
     producer: subprocess.Popen[bytes],
     logs: Collect,
     record_property: Callable[[str, Any], None],
